@@ -1,0 +1,38 @@
+"""Reads with rules: who may see which competition, team and data."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from .models import Competition, Team, TeamMembership
+
+
+def competitions_visible(*, user) -> QuerySet[Competition]:
+    """Published competitions for everyone; unpublished ones for their organizers and staff."""
+    qs = Competition.objects.all()
+    if user is not None and user.is_authenticated:
+        if user.is_staff:
+            return qs
+        return (qs.filter(published=True) | qs.filter(organizers=user)).distinct()
+    return qs.filter(published=True)
+
+
+def competition_get(*, slug: str, user) -> Competition:
+    competition = competitions_visible(user=user).filter(slug=slug).prefetch_related("phases", "metrics", "datasets").first()
+    if competition is None:
+        raise Http404(f"No competition '{slug}'.")
+    return competition
+
+
+def is_organizer(*, competition: Competition, user) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_staff or competition.organizers.filter(pk=user.pk).exists()
+
+
+def team_of(*, competition: Competition, user) -> Team | None:
+    if user is None or not user.is_authenticated:
+        return None
+    membership = TeamMembership.objects.filter(competition=competition, user=user).select_related("team").first()
+    return membership.team if membership else None

@@ -1,0 +1,276 @@
+"""Writes for competitions: import and export bundles, teams, reveals."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.api_errors import ApiError
+from sandbox import archive
+
+from . import filestore
+from .bundles import BundleInvalid, BundleSpec, bundle_read
+from .leaderboards import push
+from .models import Competition, Dataset, Metric, Phase, StartingKit, Team, TeamMembership
+
+
+@contextmanager
+def bundle_folder(path: Path) -> Iterator[Path]:
+    """A bundle as a folder: the folder itself, or a zip / tar.gz unpacked safely into a temp dir."""
+    path = Path(path)
+    if path.is_dir():
+        yield path
+        return
+    if not path.is_file():
+        raise BundleInvalid([("bundle", f"{path} is neither a folder nor an archive")])
+    with tempfile.TemporaryDirectory(prefix="arena-bundle-") as tmp:
+        try:
+            archive.unpack_archive(
+                path,
+                Path(tmp),
+                limits=archive.ArchiveLimits(max_bytes=settings.ARENA_MAX_UNPACKED_BYTES, max_files=settings.ARENA_MAX_ARCHIVE_FILES),
+            )
+        except archive.SubmissionArchiveInvalid as exc:
+            raise BundleInvalid([("bundle", str(exc))]) from exc
+        root = Path(tmp)
+        entries = [p for p in root.iterdir()]
+        if not (root / "competition.yaml").exists() and len(entries) == 1 and entries[0].is_dir():
+            root = entries[0]  # a zip of the bundle folder rather than of its contents
+        yield root
+
+
+def competition_import(*, path: Path, user=None, replace: bool = False) -> Competition:
+    """Check a bundle completely, then store it in one transaction. Nothing is stored if it is bad."""
+    with bundle_folder(path) as root:
+        spec = bundle_read(root)
+        _check_task_data(spec)
+        existing = Competition.objects.filter(slug=spec.slug).first()
+        if existing and not replace:
+            raise BundleInvalid([("slug", f"a competition '{spec.slug}' already exists")])
+        stored: list[str] = []
+        try:
+            with transaction.atomic():
+                if existing:
+                    competition_delete(competition=existing)
+                competition = _create_from_spec(spec, stored=stored)
+                if user is not None and user.is_authenticated:
+                    competition.organizers.add(user)
+        except BaseException:
+            for stored_path in stored:  # the rows were rolled back: remove their files too
+                filestore.delete(stored_path)
+            raise
+    return competition
+
+
+def _check_task_data(spec: BundleSpec) -> None:
+    """Let each task type check that the organizer's files can serve it."""
+    from evaluation.tasks import get_task
+    from evaluation.tasks.base import Schema, TaskData, TaskDataInvalid
+
+    data = TaskData(
+        files={d.name: spec.root / d.file for d in spec.data},
+        schema=Schema.from_json(spec.schema),
+        options=spec.options,
+    )
+    errors = []
+    for task in [spec.task, *spec.attack_tasks]:
+        if spec.attack_tasks and task != spec.task:
+            continue  # arena attacks take their inputs from defense releases
+        try:
+            get_task(task).check_data(data)
+        except TaskDataInvalid as exc:
+            errors.append(("data", f"{task}: {exc}"))
+    if errors:
+        raise BundleInvalid(errors)
+
+
+def _create_from_spec(spec: BundleSpec, *, stored: list[str]) -> Competition:
+    from submissions.services import baseline_create
+
+    competition = Competition.objects.create(
+        slug=spec.slug, title=spec.title, description=spec.description, scenario=spec.scenario, task=spec.task,
+        attack_tasks=spec.attack_tasks, options=spec.options, schema=spec.schema, published=spec.published,
+    )
+    for order, p in enumerate(spec.phases):
+        Phase.objects.create(
+            competition=competition, name=p.name, order=order, start=p.start, end=p.end,
+            max_submissions_per_day=p.max_submissions_per_day, max_submissions_total=p.max_submissions_total,
+            max_final_selections=p.max_final_selections, max_team_size=p.max_team_size,
+            public_fraction=p.public_fraction, check_run=p.check_run, limits=p.limits,
+        )
+    for order, m in enumerate(spec.metrics):
+        Metric.objects.create(
+            competition=competition, task=m.task, key=m.key, label=m.label, direction=m.direction,
+            precision=m.precision, primary=m.primary, order=order, description=m.description,
+        )
+    for d in spec.data:
+        hidden = d.visibility == Dataset.HIDDEN
+        folder = f"hidden/{spec.slug}" if hidden else f"public/{spec.slug}"
+        saved = filestore.store_path(spec.root / d.file, folder=folder, encrypt=hidden)
+        stored.append(saved.path)
+        Dataset.objects.create(
+            competition=competition, name=d.name, visibility=d.visibility, description=d.description,
+            filename=d.file, storage_path=saved.path, sha256=saved.sha256, size=saved.size, encrypted=hidden,
+        )
+    if spec.starting_kit:
+        with tempfile.TemporaryDirectory() as tmp:
+            kit_zip = Path(tmp) / "starting_kit.zip"
+            _zip_folder(spec.root / spec.starting_kit, kit_zip, prefix="starting_kit")
+            saved = filestore.store_path(kit_zip, folder=f"public/{spec.slug}", encrypt=False)
+        stored.append(saved.path)
+        StartingKit.objects.create(competition=competition, storage_path=saved.path, sha256=saved.sha256, size=saved.size)
+    for phase in competition.phases.all():
+        for b in spec.baselines:
+            source = spec.root / b.path
+            with tempfile.TemporaryDirectory() as tmp:
+                if source.is_dir():
+                    packed = Path(tmp) / f"{source.name}.zip"
+                    _zip_folder(source, packed, prefix="")
+                    source = packed
+                submission = baseline_create(
+                    competition=competition, phase=phase, name=b.name, role=b.role, task=b.task,
+                    path=source, description=b.description,
+                )
+            stored.append(submission.storage_path)
+    return competition
+
+
+def _zip_folder(folder: Path, dest: Path, *, prefix: str) -> None:
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                name = path.relative_to(folder).as_posix()
+                zf.write(path, f"{prefix}/{name}" if prefix else name)
+
+
+def competition_export(*, competition: Competition, dest: Path) -> Path:
+    """Write the competition back as a bundle folder that imports to the same competition."""
+    from submissions.models import Submission
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "description.md").write_text(competition.description, encoding="utf-8")
+    data = []
+    for d in competition.datasets.all():
+        target = dest / d.filename
+        filestore.copy_to(d.storage_path, target, encrypted=d.encrypted, sha256=d.sha256)
+        data.append({"name": d.name, "file": d.filename, "visibility": d.visibility, "description": d.description})
+    phases = []
+    for p in competition.phases.all():
+        phases.append({
+            "name": p.name, "start": _iso(p.start), "end": _iso(p.end) if p.end else None,
+            "max_submissions_per_day": p.max_submissions_per_day, "max_submissions_total": p.max_submissions_total,
+            "max_final_selections": p.max_final_selections, "max_team_size": p.max_team_size,
+            "public_fraction": p.public_fraction, "check_run": p.check_run, "limits": p.limits,
+        })
+    metrics = [
+        {"task": m.task, "key": m.key, "label": m.label, "direction": m.direction, "precision": m.precision,
+         "primary": m.primary, "description": m.description}
+        for m in competition.metrics.all()
+    ]
+    baselines = []
+    first_phase = competition.phases.first()
+    for b in Submission.objects.filter(competition=competition, phase=first_phase, is_baseline=True).order_by("id"):
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in b.baseline_name.lower())
+        suffix = "" if b.kind == Submission.FILE else Path(b.original_filename).suffix or ".zip"
+        relative = f"baselines/{safe}{suffix}" if suffix else f"baselines/{safe}-{b.original_filename}"
+        filestore.copy_to(b.storage_path, dest / relative, encrypted=False, sha256=b.sha256)
+        baselines.append({"name": b.baseline_name, "role": b.role, "task": b.task, "path": relative, "description": b.description})
+    manifest = {
+        "slug": competition.slug, "title": competition.title, "description": "description.md",
+        "scenario": competition.scenario or None, "task": competition.task, "attack_tasks": competition.attack_tasks,
+        "published": competition.published, "options": competition.options, "schema": competition.schema,
+        "data": data, "phases": phases, "metrics": metrics, "baselines": baselines,
+    }
+    kit = StartingKit.objects.filter(competition=competition).first()
+    if kit is not None:
+        with filestore.open_clear(kit.storage_path) as fh, zipfile.ZipFile(io.BytesIO(fh.read())) as zf:
+            for member in zf.infolist():
+                if member.filename.startswith("starting_kit/") and not member.is_dir():
+                    out = dest / member.filename
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_bytes(zf.read(member))
+        manifest["starting_kit"] = "starting_kit"
+    manifest = {k: v for k, v in manifest.items() if v is not None}
+    (dest / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return dest
+
+
+def _iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def competition_delete(*, competition: Competition) -> None:
+    from submissions.models import Submission
+
+    paths = [d.storage_path for d in competition.datasets.all()]
+    paths += list(Submission.objects.filter(competition=competition).values_list("storage_path", flat=True))
+    kit = StartingKit.objects.filter(competition=competition).first()
+    if kit:
+        paths.append(kit.storage_path)
+    competition.delete()
+    transaction.on_commit(lambda: [filestore.delete(p) for p in paths])
+
+
+def team_create(*, competition: Competition, user, name: str) -> Team:
+    name = (name or "").strip()
+    if not name:
+        raise ApiError("name: a team needs a name.")
+    if len(name) > 80:
+        raise ApiError("name: at most 80 characters.")
+    if TeamMembership.objects.filter(user=user, competition=competition).exists():
+        raise ApiError(f"You are already in a team of '{competition.slug}'; one team per person per competition.", status_code=409)
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(competition=competition, name=name, created_by=user)
+            TeamMembership.objects.create(team=team, user=user, competition=competition)
+    except IntegrityError as exc:
+        raise ApiError(f"name: a team called {name!r} already exists in this competition.", status_code=409) from exc
+    return team
+
+
+def team_join(*, team: Team, user, invite_code: str) -> Team:
+    import hmac
+
+    if not hmac.compare_digest((invite_code or "").encode(), team.invite_code.encode()):
+        raise ApiError("invite_code: this is not the team's invite code.", status_code=403)
+    competition = team.competition
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=team.pk)
+        if TeamMembership.objects.filter(user=user, competition=competition).exists():
+            raise ApiError(f"You are already in a team of '{competition.slug}'; one team per person per competition.", status_code=409)
+        phase_limits = [p.max_team_size for p in competition.phases.all()]
+        limit = min(phase_limits) if phase_limits else None
+        if limit is not None and team.memberships.count() >= limit:
+            raise ApiError(f"Team {team.name!r} is full: at most {limit} members.", status_code=409)
+        TeamMembership.objects.create(team=team, user=user, competition=competition)
+    return team
+
+
+def phase_reveal(*, phase: Phase) -> Phase:
+    """Make the private leaderboard visible to everyone, and push it to watchers."""
+    with transaction.atomic():
+        if phase.private_revealed_at is None:
+            phase.private_revealed_at = timezone.now()
+            Phase.objects.filter(pk=phase.pk).update(private_revealed_at=phase.private_revealed_at)
+        push.leaderboard_changed(phase)
+    return phase
+
+
+def competition_update(*, competition: Competition, title: str | None = None, description: str | None = None,
+                       published: bool | None = None) -> Competition:
+    fields = {k: v for k, v in {"title": title, "description": description, "published": published}.items() if v is not None}
+    if fields:
+        Competition.objects.filter(pk=competition.pk).update(**fields)
+        for key, value in fields.items():
+            setattr(competition, key, value)
+    return competition

@@ -1,0 +1,62 @@
+"""One error shape for the whole API: ``{"error": "...", "detail": ...}`` with the right status."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApiError(exceptions.APIException):
+    """An error a service raises for the API to report as it is."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+    def __init__(self, message: str, *, detail=None, status_code: int | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.extra = detail
+        self.headers = headers or {}
+        if status_code is not None:
+            self.status_code = status_code
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or "You do not have permission to do this.")
+
+    if isinstance(exc, ApiError):
+        response = Response({"error": exc.message, "detail": exc.extra}, status=exc.status_code)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        message = _first_message(data)
+        response.data = {"error": message, "detail": data}
+    else:
+        message = data.get("detail") if isinstance(data, dict) else str(data)
+        response.data = {"error": str(message), "detail": None}
+    if isinstance(exc, exceptions.NotAuthenticated):
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+    return response
+
+
+def _first_message(data) -> str:
+    """A one-line summary naming the first field that was wrong."""
+    if isinstance(data, dict):
+        for field, value in data.items():
+            inner = _first_message(value)
+            return inner if field == "non_field_errors" else f"{field}: {inner}"
+    if isinstance(data, list) and data:
+        return _first_message(data[0])
+    return str(data)

@@ -1,0 +1,149 @@
+"""Where evaluation jobs go: RQ queues in production, an in-process thread in the embedded default.
+
+Both run the same function, :func:`evaluation.jobs.evaluate_submission`. The RQ job
+timeout is the phase's wall-time limit (twice: a check run and the real run) plus a
+margin, so RQ only kills a job the sandbox should already have stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue as stdlib_queue
+import threading
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+CPU_QUEUE = "cpu"
+GPU_QUEUE = "gpu"
+
+
+def redis_connection():
+    from redis import Redis
+
+    return Redis.from_url(settings.REDIS_URL)
+
+
+def rq_queue(name: str):
+    from rq import Queue
+
+    return Queue(name, connection=redis_connection())
+
+
+def job_timeout(*, phase) -> int:
+    wall = float(phase.limits.get("wall_seconds", 600))
+    return int(2 * wall + settings.ARENA_RUN_MARGIN_SECONDS)
+
+
+def queue_name(*, phase) -> str:
+    return GPU_QUEUE if phase.needs_gpu else CPU_QUEUE
+
+
+def evaluation_enqueue(*, submission_id: int) -> None:
+    """Hand a submission to the evaluation workers. Called on commit by the submission services."""
+    mode = settings.ARENA_EVALUATION_MODE
+    if mode == "manual":
+        return
+    if mode == "inline":
+        from . import jobs
+
+        jobs.evaluate_submission(submission_id)
+        return
+    if mode == "thread":
+        _embedded_worker().put(("submission", submission_id))
+        return
+    from submissions.models import Submission
+
+    phase = Submission.objects.select_related("phase").get(pk=submission_id).phase
+    rq_queue(queue_name(phase=phase)).enqueue(
+        "evaluation.jobs.evaluate_submission",
+        submission_id,
+        job_timeout=job_timeout(phase=phase),
+        failure_ttl=7 * 24 * 3600,
+        description=f"evaluate submission {submission_id}",
+    )
+
+
+def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None) -> None:
+    """Queue any evaluation job (arena pairs use this); same modes as submissions."""
+    mode = settings.ARENA_EVALUATION_MODE
+    if mode == "manual":
+        return
+    if mode == "inline":
+        _call(function, args)
+        return
+    if mode == "thread":
+        _embedded_worker().put(("call", function, args))
+        return
+    rq_queue(queue_name(phase=phase)).enqueue(function, *args, job_timeout=job_timeout(phase=phase), job_id=key)
+
+
+def _call(function: str, args: tuple) -> None:
+    from importlib import import_module
+
+    module, _, name = function.rpartition(".")
+    getattr(import_module(module), name)(*args)
+
+
+class _EmbeddedWorker:
+    """One background thread that evaluates jobs in order, for servers without Redis."""
+
+    def __init__(self):
+        self.jobs: stdlib_queue.Queue = stdlib_queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name="arena-evaluation", daemon=True)
+        self.thread.start()
+
+    def put(self, job) -> None:
+        self.jobs.put(job)
+
+    def _loop(self) -> None:
+        from django.db import close_old_connections
+
+        from . import jobs
+
+        while True:
+            job = self.jobs.get()
+            close_old_connections()
+            try:
+                if job[0] == "submission":
+                    jobs.evaluate_submission(job[1])
+                else:
+                    _call(job[1], job[2])
+            except Exception:
+                log.exception("evaluation job %s failed", job)
+            finally:
+                close_old_connections()
+                self.jobs.task_done()
+
+    def join(self) -> None:
+        self.jobs.join()
+
+
+_worker: _EmbeddedWorker | None = None
+_worker_lock = threading.Lock()
+
+
+def _embedded_worker() -> _EmbeddedWorker:
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = _EmbeddedWorker()
+        return _worker
+
+
+def embedded_worker_start() -> None:
+    """Start the thread and hand it what was left queued when the server last stopped."""
+    if settings.ARENA_EVALUATION_MODE != "thread":
+        return
+    from submissions.models import Submission
+
+    worker = _embedded_worker()
+    for pk in Submission.objects.filter(status__in=[Submission.QUEUED, Submission.RUNNING, Submission.SCORING]).order_by("created").values_list("pk", flat=True):
+        worker.put(("submission", pk))
+
+
+def embedded_worker_wait() -> None:
+    """Block until the embedded worker has nothing left (demo loading, tests)."""
+    if _worker is not None:
+        _worker.join()

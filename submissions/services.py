@@ -1,0 +1,233 @@
+"""Writes for submissions: create (validate, quota, store), select finals, cancel, status changes.
+
+Every status change goes through :func:`submission_set_status`, which also schedules the
+realtime push on commit, so no code path can change a status without the watchers hearing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from competitions import filestore
+from competitions.models import Competition, Phase, Team
+from config.api_errors import ApiError
+
+from . import events, uploads
+from .models import Submission
+
+
+class QuotaExceeded(ApiError):
+    status_code = 429
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    used_today: int
+    used_total: int
+    per_day: int
+    total: int | None
+    next_allowed: dt.datetime | None  # None: allowed now
+
+
+def quota_state(*, team: Team, phase: Phase, now: dt.datetime | None = None) -> QuotaState:
+    """How much of the phase's quota the team has used; infrastructure failures don't count."""
+    now = now or timezone.now()
+    day_start = now.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    counted = [
+        s for s in Submission.objects.filter(team=team, phase=phase).only("status", "failure_class", "started", "created")
+        if s.counts_against_quota
+    ]
+    used_today = sum(1 for s in counted if s.created >= day_start)
+    used_total = len(counted)
+    next_allowed = None
+    if phase.max_submissions_total is not None and used_total >= phase.max_submissions_total:
+        next_allowed = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    elif used_today >= phase.max_submissions_per_day:
+        next_allowed = day_start + dt.timedelta(days=1)
+    return QuotaState(used_today, used_total, phase.max_submissions_per_day, phase.max_submissions_total, next_allowed)
+
+
+def _quota_check(*, team: Team, phase: Phase) -> None:
+    state = quota_state(team=team, phase=phase)
+    if state.next_allowed is None:
+        return
+    if state.total is not None and state.used_total >= state.total:
+        raise QuotaExceeded(
+            f"Your team has used all {state.total} submissions of phase '{phase.name}'.",
+            detail={"used_total": state.used_total, "limit_total": state.total, "next_allowed": None},
+        )
+    seconds = max(1, int((state.next_allowed - timezone.now()).total_seconds()))
+    raise QuotaExceeded(
+        f"Your team has used its {state.per_day} submissions for today (UTC) in phase '{phase.name}'. "
+        f"The next submission is allowed at {state.next_allowed.isoformat().replace('+00:00', 'Z')}.",
+        detail={"used_today": state.used_today, "limit_per_day": state.per_day,
+                "next_allowed": state.next_allowed.isoformat().replace("+00:00", "Z")},
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _resolve_task(*, competition: Competition, role: str | None, task: str | None) -> tuple[str, str]:
+    from evaluation.tasks import get_task
+
+    tasks = [competition.task, *competition.attack_tasks]
+    if task:
+        if task not in tasks:
+            raise ApiError(f"task: this competition has no task {task!r} (it has: {', '.join(tasks)}).")
+        task_role = get_task(task).role
+        if role and role != task_role:
+            raise ApiError(f"role: task {task} is a {task_role} task, not {role}.")
+        return task_role, task
+    if role:
+        if role not in (Submission.DEFENSE, Submission.ATTACK):
+            raise ApiError("role: expected 'defense' or 'attack'.")
+        matching = [t for t in tasks if get_task(t).role == role]
+        if not matching:
+            raise ApiError(f"role: this competition takes no {role} submissions.")
+        if len(matching) > 1:
+            raise ApiError(f"task: several {role} tasks exist here ({', '.join(matching)}); name one with 'task'.")
+        return role, matching[0]
+    return get_task(competition.task).role, competition.task
+
+
+def current_phase(*, competition: Competition, at: dt.datetime | None = None) -> Phase | None:
+    at = at or timezone.now()
+    open_phases = [p for p in competition.phases.all() if p.is_open(at)]
+    return open_phases[-1] if open_phases else None
+
+
+def submission_create(
+    *,
+    competition: Competition,
+    team: Team,
+    user,
+    upload: BinaryIO,
+    filename: str,
+    size: int,
+    role: str | None = None,
+    task: str | None = None,
+    description: str = "",
+    phase: Phase | None = None,
+) -> Submission:
+    """Check and store an upload, then queue its evaluation once the transaction commits."""
+    if size > settings.ARENA_MAX_UPLOAD_BYTES:
+        raise ApiError(
+            f"file: {filename} is {size:,} bytes; the limit is {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.",
+            status_code=413,
+        )
+    phase = phase or current_phase(competition=competition)
+    if phase is None or not phase.is_open():
+        raise ApiError(f"Competition '{competition.slug}' has no phase open for submissions now.", status_code=409)
+    role, task = _resolve_task(competition=competition, role=role, task=task)
+
+    with tempfile.TemporaryDirectory(prefix="arena-upload-") as tmp:
+        local = Path(tmp) / "upload"
+        with open(local, "wb") as out:
+            copied = 0
+            for block in iter(lambda: upload.read(1024 * 1024), b""):
+                copied += len(block)
+                if copied > settings.ARENA_MAX_UPLOAD_BYTES:
+                    raise ApiError(f"file: {filename} is larger than {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.", status_code=413)
+                out.write(block)
+        kind = uploads.upload_check(path=local, filename=filename, task=task)
+
+        stored = None
+        try:
+            with transaction.atomic():
+                Team.objects.select_for_update().get(pk=team.pk)  # serialises quota checks per team
+                _quota_check(team=team, phase=phase)
+                stored = filestore.store_path(local, folder=f"submissions/{competition.slug}", encrypt=False, filename=filename)
+                submission = Submission.objects.create(
+                    competition=competition, phase=phase, team=team, submitted_by=user, role=role, task=task,
+                    kind=kind, description=description[:500], storage_path=stored.path,
+                    original_filename=Path(filename).name[:255], sha256=stored.sha256, size=stored.size,
+                )
+                events.submission_changed(submission)
+                _enqueue_on_commit(submission)
+        except BaseException:
+            if stored is not None:  # the row was rolled back: the file must not linger
+                filestore.delete(stored.path)
+            raise
+    return submission
+
+
+def baseline_create(*, competition: Competition, phase: Phase, name: str, role: str, task: str, path: Path, description: str = "") -> Submission:
+    """An organizer reference submission: evaluated like any other, shown as a marked row."""
+    kind = uploads.upload_check(path=path, filename=path.name, task=task)
+    stored = filestore.store_path(path, folder=f"baselines/{competition.slug}", encrypt=False)
+    submission = Submission.objects.create(
+        competition=competition, phase=phase, team=None, role=role, task=task, kind=kind,
+        description=description[:500], storage_path=stored.path, original_filename=path.name,
+        sha256=stored.sha256, size=stored.size, is_baseline=True, baseline_name=name,
+    )
+    events.submission_changed(submission)
+    _enqueue_on_commit(submission)
+    return submission
+
+
+def _enqueue_on_commit(submission: Submission) -> None:
+    from evaluation import queue
+
+    transaction.on_commit(lambda: queue.evaluation_enqueue(submission_id=submission.pk))
+
+
+def submission_select(*, submission: Submission, selected: bool = True) -> Submission:
+    """Mark a finished submission as one of its team's finals for the private leaderboard."""
+    if submission.is_baseline:
+        raise ApiError("Baselines cannot be selected.", status_code=409)
+    if submission.status != Submission.FINISHED:
+        raise ApiError(f"Only finished submissions can be selected; #{submission.pk} is {submission.status}.", status_code=409)
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=submission.team_id)
+        if selected and not submission.selected:
+            others = Submission.objects.filter(team=submission.team, phase=submission.phase, task=submission.task, selected=True)
+            limit = submission.phase.max_final_selections
+            if others.count() >= limit:
+                raise ApiError(
+                    f"Your team already has {limit} final submission(s) for {submission.task} in phase "
+                    f"'{submission.phase.name}'; unselect one first.",
+                    status_code=409,
+                    detail={"selected": list(others.values_list("pk", flat=True))},
+                )
+        Submission.objects.filter(pk=submission.pk).update(selected=selected)
+        submission.selected = selected
+        events.leaderboard_changed(submission.phase)
+    return submission
+
+
+def submission_set_status(
+    *, submission: Submission, status: str, failure_class: str = "", error: str = "", now: dt.datetime | None = None
+) -> Submission:
+    """The one place a submission's status changes; watchers hear of it after commit."""
+    now = now or timezone.now()
+    fields = {"status": status}
+    if status == Submission.RUNNING and submission.started is None:
+        fields["started"] = now
+    if status == Submission.SCORING:
+        fields["scoring_started"] = now
+    if status in (Submission.FINISHED, Submission.FAILED, Submission.CANCELLED):
+        fields["finished"] = now
+        fields["failure_class"] = failure_class
+        fields["error"] = error
+    if status == Submission.QUEUED:
+        fields.update(failure_class="", error="", finished=None)
+    Submission.objects.filter(pk=submission.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(submission, name, value)
+    events.submission_changed(submission)
+    if status in (Submission.FINISHED, Submission.FAILED) and submission.phase_id:
+        events.leaderboard_changed(submission.phase)
+    return submission
+
+
+def submission_cancel(*, submission: Submission) -> Submission:
+    if submission.status not in (Submission.QUEUED,):
+        raise ApiError(f"Only queued submissions can be cancelled; #{submission.pk} is {submission.status}.", status_code=409)
+    return submission_set_status(submission=submission, status=Submission.CANCELLED, error="Cancelled before it ran.")
