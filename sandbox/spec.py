@@ -33,6 +33,7 @@ class Limits:
     pids: int = 256
     open_files: int = 1024
     output_mb: int = 100  # /output cap
+    output_files: int = 1000  # most files copied back from /output
     tmp_mb: int = 512  # /tmp cap
     log_bytes: int = 1_000_000  # per stream; the rest is dropped and flagged
     gpus: int = 0  # 0: no GPU; -1: all GPUs; n: that many
@@ -75,6 +76,8 @@ class RunResult:
     output_files: dict[str, int]  # relative path -> size in bytes
     output_truncated: bool  # the program hit the /output cap
     backend: str
+    # /output entries not copied back: links, devices, and whatever lay beyond the caps
+    output_skipped: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

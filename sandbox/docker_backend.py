@@ -1,0 +1,452 @@
+"""The production backend: one Docker container per run, through the Engine API.
+
+How a run goes (each step one API round trip unless said otherwise):
+
+1. ``volumes.create``: a tmpfs-backed volume for ``/output`` with a size cap. A plain
+   ``tmpfs`` mount would be invisible to the archive endpoint (it lives only in the
+   container's mount namespace); a tmpfs *volume* is mounted by the engine, so its content
+   can be read back through the API, and it is never a host directory the program could grow.
+2. ``containers.create`` + ``start``: the container's PID 1 is the engine's own ``docker-init``
+   (a static binary from the host, so trusted even in an image submission) keeping an idle
+   ``sleep infinity`` alive. The program does not run yet.
+3. ``exec_create`` + ``exec_start``: the program runs as uid 65534 with stdout and stderr
+   streamed back and capped while they arrive.
+4. The program's end is seen either as the end of that stream or, when a background process
+   still holds the stream open, by polling ``exec_inspect``.
+5. ``pause``: the freezer stops every process the program left behind at once, so nothing
+   runs or writes after the run ended. Peak memory and OOM kills are read from the container's
+   memory cgroup, then ``/output`` is read through ``get_archive`` from the paused container.
+6. ``remove(force=True)`` and the volume's removal: always, in a ``finally``.
+
+The container has no network (``network_mode="none"``: loopback only), a read-only root
+filesystem, every capability dropped, ``no-new-privileges``, memory with swap equal to it,
+CPU, pid and open-file limits, and only ``spec.env`` in its environment (plus the image's own
+``ENV``, which is not the host's). On timeout the container is killed and removed at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .output import copy_output_tar
+from .spec import FailureClass, RunResult, RunSpec
+
+LABEL = "org.anomed-arena.sandbox"  # every container and volume this backend creates
+LABEL_RUN = "org.anomed-arena.run"
+LABEL_DEADLINE = "org.anomed-arena.deadline"  # epoch seconds after which it is surely a leftover
+RUN_USER = "65534:65534"
+KEEPER = ("sleep", "infinity")
+_MIB = 1024 * 1024
+_POLL_FIRST = 0.02
+_POLL_MAX = 0.25
+
+
+class DockerUnavailable(RuntimeError):
+    """No engine answers, or the image is missing: an infrastructure failure, not the team's."""
+
+
+def client_from_env(timeout: float = 30.0):
+    import docker  # imported lazily: the process backend must work without the SDK
+
+    return docker.from_env(timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Mounts:
+    """Where the run's host directories come from; the output volume is made per run."""
+
+    submission_dir: Path
+    input_dir: Path
+    output_volume: str
+
+
+def output_volume_options(output_mb: int) -> dict[str, str]:
+    # uid/gid: the run user owns /output; mode 0700 keeps other runs' users out regardless.
+    return {
+        "type": "tmpfs",
+        "device": "tmpfs",
+        "o": f"size={output_mb * _MIB},uid=65534,gid=65534,mode=0700,nodev,nosuid",
+    }
+
+
+def container_kwargs(
+    spec: RunSpec,
+    *,
+    output_volume: str,
+    run_id: str,
+    keeper: tuple[str, ...] = KEEPER,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``client.containers.create`` for ``spec``.
+
+    A pure function so that every restriction is visible, reviewable and unit-tested in one
+    place, including those (GPU) this machine cannot exercise.
+    """
+    from docker.types import DeviceRequest, Mount, Ulimit
+
+    limits = spec.limits
+    memory = f"{limits.memory_mb}m"
+    now = time.time() if now is None else now
+    labels = {
+        **spec.labels,
+        LABEL: "1",
+        LABEL_RUN: run_id,
+        # Generous margin: cleanup must never remove a container whose run is still going.
+        LABEL_DEADLINE: str(int(now + limits.wall_seconds + 300)),
+    }
+    kwargs: dict[str, Any] = {
+        "image": spec.image,
+        "command": list(keeper),
+        # The image's ENTRYPOINT must not wrap the keeper: it runs later, as the program.
+        "entrypoint": [],
+        "user": RUN_USER,
+        "environment": dict(spec.env),
+        "labels": labels,
+        "hostname": "sandbox",
+        "network_mode": "none",
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "init": True,
+        "mem_limit": memory,
+        "memswap_limit": memory,  # equal to memory: no swap at all
+        "mem_swappiness": 0,
+        "oom_score_adj": 500,  # under host memory pressure, sandboxes go before services
+        "nano_cpus": int(limits.cpus * 1e9),
+        "pids_limit": limits.pids,
+        "ulimits": [
+            Ulimit(name="nofile", soft=limits.open_files, hard=limits.open_files),
+            Ulimit(name="core", soft=0, hard=0),
+        ],
+        "shm_size": f"{min(limits.tmp_mb, 64)}m",
+        "ipc_mode": "private",
+        "tmpfs": {"/tmp": f"size={limits.tmp_mb}m,uid=65534,gid=65534,mode=1777,nodev,nosuid"},
+        "mounts": [
+            Mount("/submission", str(Path(spec.submission_dir).resolve()), type="bind", read_only=True),
+            Mount("/input", str(Path(spec.input_dir).resolve()), type="bind", read_only=True),
+            Mount("/output", output_volume, type="volume"),
+        ],
+        "working_dir": "/submission",
+        "detach": True,
+        "stdin_open": False,
+        "tty": False,
+        "log_config": {"type": "none", "config": {}},  # output is captured from the exec stream
+    }
+    if limits.gpus != 0:
+        kwargs["device_requests"] = [DeviceRequest(count=limits.gpus, capabilities=[["gpu"]])]
+    return kwargs
+
+
+class _StreamReader(threading.Thread):
+    """Drains the exec's multiplexed stdout/stderr, keeping at most ``cap`` bytes of each."""
+
+    def __init__(self, chunks, cap: int):
+        super().__init__(daemon=True)
+        self._chunks = chunks
+        self._cap = cap
+        self.out = bytearray()
+        self.err = bytearray()
+        self.truncated = False
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for stdout, stderr in self._chunks:
+                for data, buf in ((stdout, self.out), (stderr, self.err)):
+                    if not data:
+                        continue
+                    room = self._cap - len(buf)
+                    if len(data) > room:
+                        self.truncated = True
+                        data = data[: max(room, 0)]
+                    buf.extend(data)
+        except BaseException as exc:  # noqa: BLE001 - reported, never swallowed silently
+            self.error = exc
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, client=None):
+        self._client = client
+        self._cgroup_layout: tuple[int, str] | None = None
+
+    # ------------------------------------------------------------------ engine
+
+    @property
+    def client(self):
+        if self._client is None:
+            try:
+                self._client = client_from_env()
+            except Exception as exc:  # the SDK raises DockerException or plain OSErrors
+                raise DockerUnavailable(f"no Docker engine answers: {exc}") from exc
+        return self._client
+
+    def available(self, image: str | None = None) -> bool:
+        try:
+            self.client.ping()
+            if image:
+                self.client.images.get(image)
+            return True
+        except Exception:
+            return False
+
+    def _layout(self) -> tuple[int, str]:
+        """(cgroup version, cgroup driver) of the engine, asked once."""
+        if self._cgroup_layout is None:
+            info = self.client.info()
+            self._cgroup_layout = (
+                int(info.get("CgroupVersion") or 1),
+                info.get("CgroupDriver") or "cgroupfs",
+            )
+        return self._cgroup_layout
+
+    # ------------------------------------------------------------------ run
+
+    def run(self, spec: RunSpec, *, output_dir: Path) -> RunResult:
+        import docker.errors
+
+        client = self.client
+        api = client.api
+        limits = spec.limits
+        run_id = uuid.uuid4().hex[:16]
+        container = None
+        volume = None
+        started = time.monotonic()
+        try:
+            command, workdir = self._command(spec)
+            volume = client.volumes.create(
+                name=f"arena-out-{run_id}",
+                driver="local",
+                driver_opts=output_volume_options(limits.output_mb),
+                labels={**spec.labels, LABEL: "1", LABEL_RUN: run_id},
+            )
+            kwargs = container_kwargs(spec, output_volume=volume.name, run_id=run_id)
+            container = client.containers.create(name=f"arena-{run_id}", **kwargs)
+            container.start()
+            exec_id = api.exec_create(
+                container.id, command, user=RUN_USER, workdir=workdir
+            )["Id"]
+            chunks = api.exec_start(exec_id, stream=True, demux=True)
+            started = time.monotonic()
+            reader = _StreamReader(chunks, limits.log_bytes)
+            reader.start()
+            exit_code, timed_out = self._wait(api, exec_id, reader, started + limits.wall_seconds)
+            wall = time.monotonic() - started
+            if timed_out:
+                # Nothing of a timed-out run is used: kill it now rather than freeze it.
+                container.remove(force=True)
+                container = None
+                reader.join(timeout=2)
+                return self._result(
+                    spec, FailureClass.TIMEOUT, f"the program ran longer than {limits.wall_seconds:g} s and was stopped",
+                    None, True, False, wall, None, reader, None,
+                )
+            # Freeze whatever the program left running: from here on nothing in the
+            # container executes, so /output cannot change while it is read.
+            container.pause()
+            oom_kills, peak = self._memory(container.id, api)
+            copied = copy_output_tar(
+                container.get_archive("/output")[0],
+                output_dir,
+                max_bytes=limits.output_mb * _MIB,
+                max_files=limits.output_files,
+                strip_components=1,
+            )
+            container.remove(force=True)
+            container = None
+            reader.join(timeout=2)
+            if reader.error is not None and not isinstance(reader.error, (OSError, ValueError)):
+                raise reader.error
+            full = _looks_full(copied.files, limits.output_mb * _MIB)
+            failure, message = None, ""
+            oom = bool(oom_kills) and exit_code not in (0, None)
+            if oom:
+                failure = FailureClass.OUT_OF_MEMORY
+                message = f"the program used more than the {limits.memory_mb} MB memory limit and was killed"
+            elif exit_code != 0:
+                failure = FailureClass.EXIT_CODE
+                message = f"the program exited with status {exit_code}"
+            return self._result(
+                spec, failure, message, exit_code, False, oom, wall, peak, reader, copied,
+                output_truncated=copied.truncated or full,
+            )
+        except docker.errors.ImageNotFound as exc:
+            return _infrastructure(self.name, f"image {spec.image} is not present: {exc.explanation}", started)
+        except (docker.errors.DockerException, DockerUnavailable, OSError) as exc:
+            return _infrastructure(self.name, f"the Docker engine failed: {exc}", started)
+        except _ProgramCannotStart as exc:
+            return RunResult(
+                failure=FailureClass.EXIT_CODE, message=str(exc), exit_code=None, timed_out=False,
+                oom_killed=False, wall_seconds=0.0, peak_memory_bytes=None, stdout="", stderr="",
+                logs_truncated=False, output_files={}, output_truncated=False, backend=self.name,
+            )
+        finally:
+            if container is not None:
+                _quietly(container.remove, force=True)
+            if volume is not None:
+                _quietly(volume.remove, force=True)
+
+    def _command(self, spec: RunSpec) -> tuple[list[str], str]:
+        """The argv to exec and its working directory."""
+        if not spec.use_image_entrypoint:
+            if not spec.command:
+                raise _ProgramCannotStart("no command to run")
+            return list(spec.command), "/submission"
+        config = self.client.images.get(spec.image).attrs.get("Config") or {}
+        entrypoint = list(config.get("Entrypoint") or [])
+        # Like `docker run IMAGE ARGS`: arguments replace the image's CMD.
+        args = list(spec.command) if spec.command else list(config.get("Cmd") or [])
+        argv = entrypoint + args
+        if not argv:
+            raise _ProgramCannotStart("the image has neither ENTRYPOINT nor CMD: nothing to run")
+        # The image's WORKDIR is part of its contract (templates COPY their code there).
+        return argv, config.get("WorkingDir") or "/submission"
+
+    def _wait(self, api, exec_id: str, reader: _StreamReader, deadline: float) -> tuple[int | None, bool]:
+        """Wait for the exec to end; returns (exit code, timed out).
+
+        The stream ending is the fast path. A background process holding stdout keeps the
+        stream open (the engine then waits up to 2 s more), so the exec's state is polled too,
+        with a short first interval that grows for long runs.
+        """
+        interval = _POLL_FIRST
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, True
+            reader.join(timeout=min(interval, remaining))
+            state = api.exec_inspect(exec_id)
+            if not state["Running"]:
+                code = state.get("ExitCode")
+                return (int(code) if code is not None else -1), False
+            if reader.is_alive():
+                interval = min(interval * 1.5, _POLL_MAX)
+            else:
+                # The stream closed, so the exit is being recorded: look again very soon.
+                interval = 0.005
+
+    def _memory(self, container_id: str, api) -> tuple[int | None, int | None]:
+        """(OOM kills, peak bytes) of the container's memory cgroup.
+
+        Read from the host's cgroup files when this process sees them (same machine as the
+        engine): exact, and no API call. Otherwise from the stats endpoint, whose v1
+        ``failcnt`` only says the limit was hit, which combined with a non-zero exit code is
+        the best remote evidence of an OOM kill.
+        """
+        version, driver = self._layout()
+        for directory in _cgroup_dirs(container_id, version, driver):
+            try:
+                if version == 2:
+                    events = _read_kv(directory / "memory.events")
+                    peak_file = directory / "memory.peak"
+                    peak = int(peak_file.read_text()) if peak_file.exists() else None
+                    return events.get("oom_kill", 0), peak
+                control = _read_kv(directory / "memory.oom_control")
+                peak = int((directory / "memory.max_usage_in_bytes").read_text())
+                return control.get("oom_kill", 0), peak
+            except (OSError, ValueError):
+                continue
+        stats = api.stats(container_id, stream=False, one_shot=True).get("memory_stats") or {}
+        return stats.get("failcnt"), stats.get("max_usage")
+
+    def _result(
+        self, spec, failure, message, exit_code, timed_out, oom, wall, peak, reader, copied,
+        output_truncated=False,
+    ) -> RunResult:
+        return RunResult(
+            failure=failure,
+            message=message,
+            exit_code=exit_code,
+            timed_out=timed_out,
+            oom_killed=oom,
+            wall_seconds=wall,
+            peak_memory_bytes=peak,
+            stdout=_decode(bytes(reader.out)),
+            stderr=_decode(bytes(reader.err)),
+            logs_truncated=reader.truncated,
+            output_files=dict(copied.files) if copied else {},
+            output_truncated=output_truncated,
+            backend=self.name,
+            output_skipped=tuple(copied.skipped) if copied else (),
+        )
+
+
+class _ProgramCannotStart(Exception):
+    """The submission gives nothing runnable: the team's failure, reported as such."""
+
+
+def _looks_full(files: dict[str, int], cap: int) -> bool:
+    # A tmpfs refuses writes with ENOSPC at its size; the program may not say so. Counting
+    # pages (4 KiB each, at least one per file) tells whether the cap was (almost) reached.
+    used = sum(-(-size // 4096) * 4096 or 4096 for size in files.values())
+    return used >= cap - 64 * 1024
+
+
+def _cgroup_dirs(container_id: str, version: int, driver: str) -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    if version == 2:
+        return [root / "system.slice" / f"docker-{container_id}.scope", root / "docker" / container_id]
+    return [
+        root / "memory" / "docker" / container_id,
+        root / "memory" / "system.slice" / f"docker-{container_id}.scope",
+    ]
+
+
+def _read_kv(path: Path) -> dict[str, int]:
+    values = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().lstrip("-").isdigit():
+            values[key] = int(value)
+    return values
+
+
+def _quietly(fn, **kwargs) -> None:
+    try:
+        fn(**kwargs)
+    except Exception:  # cleanup: a container already gone is fine; leftovers have labels
+        pass
+
+
+def _infrastructure(backend: str, message: str, started: float) -> RunResult:
+    return RunResult(
+        failure=FailureClass.INFRASTRUCTURE, message=message, exit_code=None, timed_out=False,
+        oom_killed=False, wall_seconds=time.monotonic() - started, peak_memory_bytes=None,
+        stdout="", stderr="", logs_truncated=False, output_files={}, output_truncated=False,
+        backend=backend,
+    )
+
+
+def cleanup_leftovers(client=None, *, all_runs: bool = False) -> int:
+    """Remove labelled containers and volumes past their deadline (or all with ``all_runs``).
+
+    For a worker's start-up and for CI: a run killed with its worker leaves its container
+    behind; its deadline label says when it is certainly no longer anyone's.
+    """
+    client = client or client_from_env()
+    now = time.time()
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        deadline = float(container.labels.get(LABEL_DEADLINE, "0") or 0)
+        if all_runs or deadline < now:
+            _quietly(container.remove, force=True)
+            removed += 1
+    for volume in client.volumes.list(filters={"label": LABEL}):
+        # A volume still in use refuses removal; that is the one case to leave it.
+        try:
+            volume.remove()
+            removed += 1
+        except Exception:
+            pass
+    return removed

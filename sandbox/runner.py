@@ -1,0 +1,64 @@
+"""Choosing a backend and running one spec on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .spec import RunResult, RunSpec
+
+BACKENDS = ("docker", "process")
+
+_instances: dict[str, object] = {}
+
+
+def _backend(name: str):
+    # One instance per backend per process: the Docker client keeps its connection pool and
+    # the engine's cgroup layout, which saves round trips on every run.
+    if name not in _instances:
+        if name == "docker":
+            from .docker_backend import DockerBackend
+
+            _instances[name] = DockerBackend()
+        elif name == "process":
+            from .process_backend import ProcessBackend
+
+            _instances[name] = ProcessBackend()
+        else:
+            raise ValueError(f"unknown sandbox backend {name!r}; known: {', '.join(BACKENDS)}")
+    return _instances[name]
+
+
+def available_backends(image: str | None = None) -> list[str]:
+    """Backends that can run a spec on this machine now, best first.
+
+    ``docker`` counts only when an engine answers (and, with ``image``, has that image).
+    """
+    found = []
+    if _backend("docker").available(image):  # type: ignore[attr-defined]
+        found.append("docker")
+    if _backend("process").available():  # type: ignore[attr-defined]
+        found.append("process")
+    return found
+
+
+def choose_backend(spec: RunSpec, backend: str | None = None) -> str:
+    if backend:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown sandbox backend {backend!r}; known: {', '.join(BACKENDS)}")
+        return backend
+    if _backend("docker").available(spec.image):  # type: ignore[attr-defined]
+        return "docker"
+    return "process"
+
+
+def run(spec: RunSpec, *, output_dir: Path, backend: str | None = None) -> RunResult:
+    """Run ``spec`` in a sandbox and copy its /output into ``output_dir`` (created if needed).
+
+    ``backend`` names one explicitly; otherwise ``docker`` when an engine answers and has the
+    spec's image, else ``process``. Failures of the platform come back as a result with
+    ``FailureClass.INFRASTRUCTURE``, not as exceptions, so the caller can retry the run.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    name = choose_backend(spec, backend)
+    return _backend(name).run(spec, output_dir=output_dir)  # type: ignore[attr-defined]
