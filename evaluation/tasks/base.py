@@ -25,19 +25,47 @@ import pandas as pd
 
 
 class OutputInvalid(Exception):
-    """A submission's output breaks the task's format. The message is shown to the team."""
+    """A submission's output breaks the task's format. The message is shown to the team.
+
+    ``line`` counts the header as line 1. One exception may carry several problems found
+    in the same pass (:meth:`collected`); ``file``, ``line`` and ``column`` are then those
+    of the first, ``problems`` lists the ones shown and ``total`` counts all of them.
+    """
 
     def __init__(self, message: str, *, file: str, line: int | None = None, column: str | None = None):
         self.file = file
         self.line = line
         self.column = column
         self.detail = message
-        where = file
-        if line is not None:
-            where += f" line {line}"
-        if column is not None:
-            where += f", column {column}"
-        super().__init__(f"{where}: {message}")
+        self.problems: tuple[OutputInvalid, ...] = (self,)
+        self.total = 1
+        super().__init__(f"{file}{self.location}: {message}")
+
+    @property
+    def location(self) -> str:
+        where = ""
+        if self.line is not None:
+            where += f" line {self.line}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        return where
+
+    @classmethod
+    def collected(cls, problems: "list[OutputInvalid]", *, total: int | None = None) -> "OutputInvalid":
+        """One exception reporting the first ``problems`` of ``total`` found in one file."""
+        if not problems:
+            raise ValueError("collected() needs at least one problem")
+        total = max(total or len(problems), len(problems))
+        if total == 1:
+            return problems[0]
+        first = problems[0]
+        shown = "\n".join(f"  {p.location.strip(' ,') or 'file'}: {p.detail}" for p in problems)
+        more = f" (the first {len(problems)} shown)" if total > len(problems) else ""
+        error = cls(f"{total} problems{more}:\n{shown}", file=first.file)
+        error.line, error.column = first.line, first.column
+        error.problems = tuple(problems)
+        error.total = total
+        return error
 
 
 class TaskDataInvalid(Exception):
@@ -101,11 +129,21 @@ class Target:
 
 @dataclass
 class Prepared:
-    """What ``prepare`` wrote into ``input_dir``, and the answers scoring needs."""
+    """What ``prepare`` wrote into ``input_dir``, and the answers scoring needs.
+
+    ``answers`` stay on the host and are never written into ``input_dir``. ``validate``
+    reads only ``expected_ids`` and ``context`` — public facts about the inputs (the schema,
+    the ids a file may refer to) — so that :meth:`TaskType.prepared_from_input` can rebuild
+    them from an ``/input`` folder alone and a starting kit validates exactly as the server.
+    """
 
     input_dir: Path
     answers: dict[str, Any] = field(default_factory=dict)
     expected_ids: list[str] | None = None  # ids the output must cover, where the task says so
+    context: dict[str, Any] = field(default_factory=dict)  # public facts validate needs
+
+
+SPLIT_NAMES = ("public", "private")
 
 
 class SplitAssigner(abc.ABC):
@@ -131,13 +169,30 @@ class TaskType(abc.ABC):
     data_names: ClassVar[dict[str, str]]  # bundle dataset name -> "public" | "hidden"
     metrics: ClassVar[tuple[MetricSpec, ...]]
     accepts_file: ClassVar[bool] = False  # an uploaded output file can stand in for a run
+    # An attack paired with defenses in an arena builds its inputs from the defense's release
+    # and these datasets of the arena bundle instead of ``data_names``.
+    arena_data_names: ClassVar[dict[str, str]] = {}
 
-    def check_data(self, data: TaskData) -> None:
+    def check_data(self, data: TaskData, *, arena: bool = False) -> None:
         """Raise :class:`TaskDataInvalid` when the organizer's data cannot serve this task."""
 
-    def sees_hidden_data(self, *, check: bool) -> bool:
+    def sees_hidden_data(self, *, check: bool, arena: bool = False) -> bool:
         """Whether a run's /input holds anything derived from hidden data."""
         return False
+
+    @property
+    def primary_metric(self) -> MetricSpec:
+        return next(m for m in self.metrics if m.primary)
+
+    def metric(self, key: str) -> MetricSpec:
+        for spec in self.metrics:
+            if spec.key == key:
+                return spec
+        raise KeyError(f"task {self.name!r} has no metric {key!r}")
+
+    @abc.abstractmethod
+    def prepared_from_input(self, input_dir: Path) -> Prepared:
+        """What :meth:`validate` needs, read back from a prepared ``/input`` folder (no answers)."""
 
     @abc.abstractmethod
     def prepare(self, *, data: TaskData, dest: Path, check: bool, seed: int, target: Target | None = None) -> Prepared:
