@@ -158,6 +158,7 @@ class _BoundedReader(io.RawIOBase):
     def __init__(self, inner: IO[bytes], budget: int):
         self._inner = inner
         self._left = budget
+        self.consumed = 0
 
     def readable(self) -> bool:
         return True
@@ -166,6 +167,7 @@ class _BoundedReader(io.RawIOBase):
         want = self._left + 1 if n is None or n < 0 else min(n, self._left + 1)
         data = self._inner.read(want)
         self._left -= len(data)
+        self.consumed += len(data)
         if self._left < 0:
             raise _StreamBudgetExceeded
         return data

@@ -214,6 +214,8 @@ class DockerBackend:
     # ------------------------------------------------------------------ run
 
     def run(self, spec: RunSpec, *, output_dir: Path) -> RunResult:
+        output_dir = Path(output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
         import docker.errors
 
         client = self.client

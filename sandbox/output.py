@@ -125,6 +125,8 @@ def copy_output_tar(
     except _StreamBudgetExceeded:
         result.truncated = True
     except (tarfile.TarError, EOFError, FileExistsError) as exc:
+        if bounded.consumed == 0:
+            return result  # nothing was sent at all: the program never got to run
         # A damaged or forged stream: keep what was copied and say so.
         result.truncated = True
         result.skipped.append(f"<unreadable rest of /output: {exc}>")
