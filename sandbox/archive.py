@@ -425,6 +425,29 @@ def unpack_submission(
         raise
 
 
+def unpack_archive(
+    archive: Path | str, dest: Path | str, *, limits: ArchiveLimits = ArchiveLimits()
+) -> None:
+    """Unpack any zip or tar(.gz) — a competition bundle, say — with the same safety checks as a
+    submission, but without asking for ``main.py``. ``dest`` must not exist or be empty."""
+    archive, dest = Path(archive), Path(dest)
+    fmt = detect_archive(archive)
+    if fmt is ArchiveFormat.DOCKER_IMAGE:
+        raise SubmissionArchiveInvalid("this is a Docker image archive, not a zip or tar of files")
+    dest.mkdir(mode=0o755, parents=True, exist_ok=True)
+    if any(dest.iterdir()):
+        raise ValueError(f"destination {dest} is not empty")
+    writer = _Writer(dest, limits)
+    try:
+        if fmt is ArchiveFormat.ZIP:
+            _unpack_zip(archive, writer)
+        else:
+            _unpack_tar(archive, writer)
+    except BaseException:
+        _empty(dest)
+        raise
+
+
 def _empty(directory: Path) -> None:
     for child in directory.iterdir():
         if child.is_dir() and not child.is_symlink():
