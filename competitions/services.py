@@ -83,10 +83,12 @@ def _check_task_data(spec: BundleSpec) -> None:
     )
     errors = []
     for task in [spec.task, *spec.attack_tasks]:
-        if spec.attack_tasks and task != spec.task:
-            continue  # arena attacks take their inputs from defense releases
+        arena_attack = bool(spec.attack_tasks) and task != spec.task  # inputs come from defense releases
         try:
-            get_task(task).check_data(data)
+            if arena_attack:
+                get_task(task).check_data(data, arena=True)
+            else:
+                get_task(task).check_data(data)
         except TaskDataInvalid as exc:
             errors.append(("data", f"{task}: {exc}"))
     if errors:

@@ -13,7 +13,6 @@ urlpatterns = [
     path("competitions/import/", c.CompetitionImportView.as_view(), name="api-competition-import"),
     path("competitions/<slug:slug>/", c.CompetitionDetailView.as_view(), name="api-competition"),
     path("competitions/<slug:slug>/data/", c.CompetitionDataView.as_view(), name="api-competition-data"),
-    path("competitions/<slug:slug>/export/", c.CompetitionExportView.as_view(), name="api-competition-export"),
     path("competitions/<slug:slug>/teams/", c.TeamCreateView.as_view(), name="api-team-create"),
     path("competitions/<slug:slug>/submissions/", s.SubmissionListCreateView.as_view(), name="api-submissions"),
     path("competitions/<slug:slug>/leaderboard/", c.LeaderboardView.as_view(), name="api-leaderboard"),

@@ -268,22 +268,3 @@ class PhaseRevealView(APIView):
             raise ApiError("Only the competition's organizers can reveal the private leaderboard.", status_code=403)
         phase = phase_get(competition=competition, name=phase_name)
         return Response(s.PhaseOut(services.phase_reveal(phase=phase)).data)
-
-
-class CompetitionExportView(APIView):
-    permission_classes = [permissions.IsAuthenticated]
-
-    @extend_schema(responses={(200, "application/zip"): bytes})
-    def get(self, request, slug: str):
-        competition = selectors.competition_get(slug=slug, user=request.user)
-        if not selectors.is_organizer(competition=competition, user=request.user):
-            raise ApiError("Only the competition's organizers can export it (the export holds hidden data).", status_code=403)
-        spool = tempfile.TemporaryFile()
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = services.competition_export(competition=competition, dest=Path(tmp) / competition.slug)
-            with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for path in sorted(folder.rglob("*")):
-                    if path.is_file():
-                        zf.write(path, path.relative_to(folder).as_posix())
-        spool.seek(0)
-        return FileResponse(spool, as_attachment=True, filename=f"{competition.slug}-bundle.zip", content_type="application/zip")

@@ -2,37 +2,53 @@
 
 The ranking work happens in the database: a window function picks each team's best
 submission, so the Python side only ever handles one row per team (plus baselines), however
-many submissions the phase holds. Rows come out in rank order with ties broken by the
-secondary metrics in their listed order, then by the earlier submission.
+many submissions the phase holds.
+
+Ranking rules (DESIGN.md, "Leaderboards"):
+
+* values are compared at the metric's declared precision, in the metric's direction, so two
+  scores that the board shows as equal are equal for the ranking too;
+* ties break by the secondary metrics in their listed order, then by the earlier submission
+  (then the lower id, so the order is total);
+* a missing value (a metric a split could not compute) ranks after every number;
+* baselines are reference rows: sorted in among the teams but given no rank.
+
+The private board ranks each team's selected final submissions; a team that selected none
+is represented by its best public ones (as many as it could have selected). It is computed
+here for everyone, but served only where :func:`private_visible_to` allows.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Round, RowNumber
 
 from competitions.models import Competition, Metric, Phase
 from submissions.models import Score, Submission
 
 CACHE_SECONDS = 300
+ROC_POINTS = 64  # a ROC curve on the board is thinned to about this many points
 
 
 @dataclass
 class Row:
-    rank: int
+    rank: int | None
     submission: int
     team: str | None
     team_id: int | None
     baseline: bool
     created: str
     scores: dict[str, dict] = field(default_factory=dict)
+    roc: list[list[float]] | None = None
 
     def as_dict(self) -> dict:
-        return {
+        data = {
             "rank": self.rank,
             "team": self.team,
             "team_id": self.team_id,
@@ -41,111 +57,26 @@ class Row:
             "created": self.created,
             "scores": self.scores,
         }
+        if self.roc is not None:
+            data["roc"] = self.roc
+        return data
+
+
+def board_tasks(*, competition: Competition) -> list[str]:
+    """Every task with a board: the main task first, then an arena's attack tasks."""
+    return [competition.task, *[t for t in competition.attack_tasks if t != competition.task]]
 
 
 def task_metrics(*, competition: Competition, task: str) -> list[Metric]:
+    """The task's metrics, primary first, then in their listed order (the tie-break order)."""
     metrics = [m for m in competition.metrics.all() if m.task == task]
-    metrics.sort(key=lambda m: (not m.primary, m.order))
+    metrics.sort(key=lambda m: (not m.primary, m.order, m.pk))
     return metrics
 
 
-def _order_value(value: float | None, direction: str) -> float:
-    """Sort key where smaller is better; missing values rank last."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return math.inf
-    return -value if direction == Metric.HIGHER else value
-
-
-def _best_per_team(*, phase: Phase, task: str, split: str, primary: Metric, only_ids=None) -> list[int]:
-    """Each team's best finished submission on ``split`` by the primary metric (ties: earlier first)."""
-    ordering = F("value").desc(nulls_last=True) if primary.direction == Metric.HIGHER else F("value").asc(nulls_last=True)
-    scores = Score.objects.filter(
-        split=split, metric=primary.key, submission__phase=phase, submission__task=task,
-        submission__status=Submission.FINISHED, submission__is_baseline=False,
-    )
-    if only_ids is not None:
-        scores = scores.filter(submission_id__in=only_ids)
-    ranked = scores.annotate(
-        position=Window(RowNumber(), partition_by=[F("submission__team_id")],
-                        order_by=[ordering, F("submission__created").asc(), F("submission_id").asc()])
-    ).filter(position=1)
-    return list(ranked.values_list("submission_id", flat=True))
-
-
-def _private_candidates(*, phase: Phase, task: str, primary: Metric) -> list[int]:
-    """Selected finals; a team that selected none is represented by its best public ones."""
-    selected = list(
-        Submission.objects.filter(phase=phase, task=task, selected=True, status=Submission.FINISHED, is_baseline=False)
-        .values_list("id", "team_id")
-    )
-    teams_with_selection = {team for _, team in selected}
-    ids = [pk for pk, _ in selected]
-    ordering = F("value").desc(nulls_last=True) if primary.direction == Metric.HIGHER else F("value").asc(nulls_last=True)
-    fallback = (
-        Score.objects.filter(
-            split=Score.PUBLIC, metric=primary.key, submission__phase=phase, submission__task=task,
-            submission__status=Submission.FINISHED, submission__is_baseline=False,
-        )
-        .exclude(submission__team_id__in=teams_with_selection)
-        .annotate(position=Window(RowNumber(), partition_by=[F("submission__team_id")],
-                                  order_by=[ordering, F("submission__created").asc(), F("submission_id").asc()]))
-        .filter(position__lte=phase.max_final_selections)
-        .values_list("submission_id", flat=True)
-    )
-    return ids + list(fallback)
-
-
-def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None) -> list[Row]:
-    competition = phase.competition
-    task = task or competition.task
-    metrics = task_metrics(competition=competition, task=task)
-    if not metrics:
-        return []
-    primary = metrics[0]
-    if split == Score.PUBLIC:
-        team_best = _best_per_team(phase=phase, task=task, split=split, primary=primary)
-    else:
-        candidates = _private_candidates(phase=phase, task=task, primary=primary)
-        team_best = _best_per_team(phase=phase, task=task, split=split, primary=primary, only_ids=candidates)
-
-    baseline_ids = Submission.objects.filter(
-        phase=phase, task=task, is_baseline=True, status=Submission.FINISHED
-    ).values_list("id", flat=True)
-    submissions = {
-        s.pk: s
-        for s in Submission.objects.filter(Q(pk__in=team_best) | Q(pk__in=baseline_ids)).select_related("team")
-    }
-    precision = {m.key: m.precision for m in metrics}
-    scores: dict[int, dict[str, dict]] = {pk: {} for pk in submissions}
-    for score in Score.objects.filter(submission_id__in=submissions.keys(), split=split, metric__in=precision.keys()):
-        scores[score.submission_id][score.metric] = {
-            "value": _rounded(score.value, precision[score.metric]),
-            "ci_low": _rounded(score.ci_low, precision[score.metric]),
-            "ci_high": _rounded(score.ci_high, precision[score.metric]),
-        }
-
-    def sort_key(sub: Submission):
-        values = tuple(_order_value(scores[sub.pk].get(m.key, {}).get("value"), m.direction) for m in metrics)
-        return values + (sub.created, sub.pk)
-
-    ordered = sorted(submissions.values(), key=sort_key)
-    rows: list[Row] = []
-    rank = 0
-    for sub in ordered:
-        if not sub.is_baseline:
-            rank += 1
-        rows.append(
-            Row(
-                rank=rank if not sub.is_baseline else None,
-                submission=sub.pk,
-                team=sub.baseline_name if sub.is_baseline else sub.team.name,
-                team_id=None if sub.is_baseline else sub.team_id,
-                baseline=sub.is_baseline,
-                created=sub.created.isoformat().replace("+00:00", "Z"),
-                scores=scores[sub.pk],
-            )
-        )
-    return rows
+def private_visible_to(*, phase: Phase, organizer: bool) -> bool:
+    """Private scores show to organizers always, to everyone else once revealed or ended."""
+    return organizer or phase.private_visible()
 
 
 def _rounded(value, digits: int):
@@ -154,12 +85,149 @@ def _rounded(value, digits: int):
     return round(value, digits)
 
 
+def _order_value(value: float | None, direction: str) -> float:
+    """Sort key where smaller is better; missing values rank last."""
+    if value is None:
+        return math.inf
+    return -value if direction == Metric.HIGHER else value
+
+
+def _db_order(expression, metric: Metric):
+    expression = Round(expression, metric.precision)
+    return expression.desc(nulls_last=True) if metric.direction == Metric.HIGHER else expression.asc(nulls_last=True)
+
+
+def _ranked_scores(*, phase: Phase, task: str, split: str, metrics: list[Metric]):
+    """Each finished team submission's primary score on ``split``, ordered within its team.
+
+    Secondary metrics take part in the ordering through correlated subqueries on the
+    (submission, split, metric) unique index, so a team's best submission is chosen with the
+    same tie-breaks as the board itself.
+    """
+    primary, secondary = metrics[0], metrics[1:]
+    scores = Score.objects.filter(
+        split=split, metric=primary.key, submission__phase=phase, submission__task=task,
+        submission__status=Submission.FINISHED, submission__is_baseline=False,
+    )
+    annotations = {
+        f"secondary_{i}": Subquery(
+            Score.objects.filter(submission_id=OuterRef("submission_id"), split=split, metric=m.key).values("value")[:1]
+        )
+        for i, m in enumerate(secondary)
+    }
+    ordering = [_db_order(F("value"), primary)]
+    ordering += [_db_order(F(name), m) for name, m in zip(annotations, secondary)]
+    ordering += [F("submission__created").asc(), F("submission_id").asc()]
+    return scores.annotate(**annotations).annotate(
+        position=Window(RowNumber(), partition_by=[F("submission__team_id")], order_by=ordering)
+    )
+
+
+def _best_per_team(*, phase: Phase, task: str, split: str, metrics: list[Metric], only_ids=None) -> list[int]:
+    scores = _ranked_scores(phase=phase, task=task, split=split, metrics=metrics)
+    if only_ids is not None:
+        scores = scores.filter(submission_id__in=only_ids)
+    return list(scores.filter(position=1).values_list("submission_id", flat=True))
+
+
+def _private_candidates(*, phase: Phase, task: str, metrics: list[Metric]) -> list[int]:
+    """Selected finals; a team that selected none is represented by its best public ones."""
+    selected = list(
+        Submission.objects.filter(phase=phase, task=task, selected=True, status=Submission.FINISHED, is_baseline=False)
+        .values_list("id", "team_id")
+    )
+    teams_with_selection = {team for _, team in selected}
+    fallback = (
+        _ranked_scores(phase=phase, task=task, split=Score.PUBLIC, metrics=metrics)
+        .exclude(submission__team_id__in=teams_with_selection)
+        .filter(position__lte=max(1, phase.max_final_selections))
+        .values_list("submission_id", flat=True)
+    )
+    return [pk for pk, _ in selected] + list(fallback)
+
+
+def _thin(curve: list, points: int = ROC_POINTS) -> list[list[float]]:
+    """Keep about ``points`` points of a curve, always the first and the last."""
+    if len(curve) <= points:
+        return [[float(x), float(y)] for x, y in curve]
+    step = (len(curve) - 1) / (points - 1)
+    picked = [curve[round(i * step)] for i in range(points)]
+    return [[float(x), float(y)] for x, y in picked]
+
+
+def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None) -> list[Row]:
+    competition = phase.competition
+    task = task or competition.task
+    metrics = task_metrics(competition=competition, task=task)
+    if not metrics:
+        return []
+    if split == Score.PUBLIC:
+        team_best = _best_per_team(phase=phase, task=task, split=split, metrics=metrics)
+    else:
+        candidates = _private_candidates(phase=phase, task=task, metrics=metrics)
+        team_best = _best_per_team(phase=phase, task=task, split=split, metrics=metrics, only_ids=candidates)
+
+    baselines = Q(phase=phase, task=task, is_baseline=True, status=Submission.FINISHED)
+    submissions = {
+        s.pk: s
+        for s in Submission.objects.filter(Q(pk__in=team_best) | baselines)
+        .select_related("team").only("id", "created", "is_baseline", "baseline_name", "team_id", "team__name")
+    }
+    by_key = {m.key: m for m in metrics}
+    scores: dict[int, dict[str, dict]] = {pk: {} for pk in submissions}
+    curves: dict[int, list] = {}
+    for score in Score.objects.filter(submission_id__in=list(submissions), split=split, metric__in=list(by_key)):
+        digits = by_key[score.metric].precision
+        scores[score.submission_id][score.metric] = {
+            "value": _rounded(score.value, digits),
+            "ci_low": _rounded(score.ci_low, digits),
+            "ci_high": _rounded(score.ci_high, digits),
+        }
+        roc = (score.detail or {}).get("roc")
+        if roc:
+            curves[score.submission_id] = _thin(roc)
+
+    def sort_key(sub: Submission):
+        values = tuple(_order_value(scores[sub.pk].get(m.key, {}).get("value"), m.direction) for m in metrics)
+        return values + (sub.created, sub.pk)
+
+    rows: list[Row] = []
+    rank = 0
+    for sub in sorted(submissions.values(), key=sort_key):
+        if not sub.is_baseline:
+            rank += 1
+        rows.append(
+            Row(
+                rank=None if sub.is_baseline else rank,
+                submission=sub.pk,
+                team=sub.baseline_name if sub.is_baseline else sub.team.name,
+                team_id=None if sub.is_baseline else sub.team_id,
+                baseline=sub.is_baseline,
+                created=_iso(sub.created),
+                scores=scores[sub.pk],
+                roc=curves.get(sub.pk),
+            )
+        )
+    return rows
+
+
+def _iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def cache_key(*, phase: Phase, split: str, task: str) -> str:
     return f"leaderboard:{phase.pk}:{split}:{task}"
 
 
+def history_cache_key(*, phase: Phase, task: str) -> str:
+    return f"leaderboard-history:{phase.pk}:{task}"
+
+
 def leaderboard_snapshot(*, phase: Phase, split: str, task: str | None = None) -> dict:
-    """The leaderboard as the API and the websocket send it; cached until the next change."""
+    """The leaderboard as the API, the pages and the websocket send it; cached until the next change.
+
+    Callers decide whether ``split`` may be shown (:func:`private_visible_to`).
+    """
     task = task or phase.competition.task
     key = cache_key(phase=phase, split=split, task=task)
     snapshot = cache.get(key)
@@ -171,10 +239,119 @@ def leaderboard_snapshot(*, phase: Phase, split: str, task: str | None = None) -
             "split": split,
             "task": task,
             "metrics": [
-                {"key": m.key, "label": m.label, "direction": m.direction, "precision": m.precision, "primary": m.primary}
+                {"key": m.key, "label": m.label, "direction": m.direction, "precision": m.precision,
+                 "primary": m.primary, "description": m.description}
                 for m in metrics
             ],
             "rows": [r.as_dict() for r in leaderboard_rows(phase=phase, split=split, task=task)],
         }
         cache.set(key, snapshot, CACHE_SECONDS)
     return snapshot
+
+
+def score_history(*, phase: Phase, task: str | None = None) -> dict:
+    """Each team's best public primary score over time: one point per improvement.
+
+    Public split only: the history is shown to everyone, and private scores must not leak
+    through it. Cached like the board and invalidated with it.
+    """
+    task = task or phase.competition.task
+    key = history_cache_key(phase=phase, task=task)
+    history = cache.get(key)
+    if history is not None:
+        return history
+    metrics = task_metrics(competition=phase.competition, task=task)
+    history = {"phase": phase.name, "task": task, "metric": None, "teams": []}
+    if metrics:
+        primary = metrics[0]
+        history["metric"] = {"key": primary.key, "label": primary.label, "direction": primary.direction,
+                             "precision": primary.precision}
+        rows = (
+            Score.objects.filter(
+                split=Score.PUBLIC, metric=primary.key, submission__phase=phase, submission__task=task,
+                submission__status=Submission.FINISHED, submission__is_baseline=False, value__isnull=False,
+            )
+            .order_by("submission__team_id", "submission__created", "submission_id")
+            .values_list("submission__team_id", "submission__team__name", "submission__created", "submission_id", "value")
+        )
+        teams: dict[int, dict] = {}
+        for team_id, team_name, created, submission_id, value in rows:
+            entry = teams.setdefault(team_id, {"team_id": team_id, "team": team_name, "points": [], "best": None})
+            value = _rounded(value, primary.precision)
+            if entry["best"] is None or _order_value(value, primary.direction) < _order_value(entry["best"], primary.direction):
+                entry["best"] = value
+                entry["points"].append({"at": _iso(created), "value": value, "submission": submission_id})
+        history["teams"] = sorted(teams.values(), key=lambda t: t["team"].lower())
+    cache.set(key, history, CACHE_SECONDS)
+    return history
+
+
+def team_history(*, phase: Phase, team_id: int, task: str | None = None, include_private: bool = False) -> list[dict]:
+    """Every finished submission of one team with its primary score, oldest first (for the team's own pages)."""
+    task = task or phase.competition.task
+    metrics = task_metrics(competition=phase.competition, task=task)
+    if not metrics:
+        return []
+    primary = metrics[0]
+    splits = [Score.PUBLIC, Score.PRIVATE] if include_private else [Score.PUBLIC]
+    points: dict[int, dict] = {}
+    rows = (
+        Score.objects.filter(
+            metric=primary.key, split__in=splits, submission__phase=phase, submission__task=task,
+            submission__team_id=team_id, submission__status=Submission.FINISHED,
+        )
+        .order_by("submission__created", "submission_id")
+        .values_list("submission_id", "submission__created", "split", "value")
+    )
+    for submission_id, created, split, value in rows:
+        point = points.setdefault(submission_id, {"submission": submission_id, "at": _iso(created)})
+        point[split] = _rounded(value, primary.precision)
+    return list(points.values())
+
+
+def leaderboard_csv(snapshot: dict) -> str:
+    """The board as CSV: rank, team, baseline flag, submission, time, then value and interval per metric."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = ["rank", "team", "baseline", "submission", "submitted"]
+    for m in snapshot["metrics"]:
+        header += [m["key"], f"{m['key']}_ci_low", f"{m['key']}_ci_high"]
+    writer.writerow(header)
+    for row in snapshot["rows"]:
+        line = ["" if row["rank"] is None else row["rank"], _csv_safe(row["team"] or ""),
+                "yes" if row["baseline"] else "no", row["submission"], row["created"]]
+        for m in snapshot["metrics"]:
+            score = row["scores"].get(m["key"], {})
+            line += [_csv_cell(score.get("value")), _csv_cell(score.get("ci_low")), _csv_cell(score.get("ci_high"))]
+        writer.writerow(line)
+    return out.getvalue()
+
+
+def _csv_cell(value) -> str:
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def _csv_safe(text: str) -> str:
+    """Team names are user input: keep a spreadsheet from reading one as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def pareto_axes(*, competition: Competition, metrics: list[dict]) -> dict | None:
+    """Which metrics a defense board plots as utility (x) against privacy (y).
+
+    ``options.pareto: {utility: KEY, privacy: KEY}`` in the bundle chooses; otherwise utility
+    is the primary metric and privacy the first risk-like metric the task reports.
+    """
+    keys = {m["key"] for m in metrics}
+    chosen = (competition.options or {}).get("pareto") or {}
+    utility = chosen.get("utility") if chosen.get("utility") in keys else next((m["key"] for m in metrics if m["primary"]), None)
+    privacy = chosen.get("privacy") if chosen.get("privacy") in keys else None
+    if privacy is None:
+        for candidate in ("worst_attack_success", "records_at_risk", "prosecutor_risk", "linkability_risk",
+                          "singling_out_risk", "inference_risk", "k_anonymity"):
+            if candidate in keys:
+                privacy = candidate
+                break
+    if not utility or not privacy or utility == privacy:
+        return None
+    return {"utility": utility, "privacy": privacy}

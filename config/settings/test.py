@@ -19,6 +19,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ARENA_DATA_KEYS = ["dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="]
 ALLOWED_HOSTS = ["*"]
+STATIC_ROOT = Path(os.environ["ARENA_VAR_DIR"]) / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # Tests decide per case whether evaluation runs inline; nothing runs behind their back.
 ARENA_EVALUATION_MODE = env("ARENA_EVALUATION_MODE", default="manual")

@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Run an RQ evaluation worker on the given queues (cpu, gpu). Needs REDIS_URL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("queues", nargs="*", default=["cpu"])
+        parser.add_argument("--burst", action="store_true", help="Stop when the queues are empty.")
+        parser.add_argument("--name", help="Worker name (default: generated).")
+
+    def handle(self, *args, queues, burst: bool, name: str | None, **options):
+        if not settings.REDIS_URL:
+            raise CommandError("REDIS_URL is not set: without Redis the server evaluates in-process.")
+        from rq import Worker
+
+        from evaluation.queue import redis_connection
+        from evaluation.services import stale_runs_reap
+
+        unknown = set(queues) - {"cpu", "gpu"}
+        if unknown:
+            raise CommandError(f"Unknown queue(s): {', '.join(sorted(unknown))} (expected cpu, gpu).")
+        reaped = stale_runs_reap()
+        if reaped:
+            self.stdout.write(f"Requeued {reaped} submission(s) left running by a lost worker.")
+        worker = Worker(queues, connection=redis_connection(), name=name)
+        worker.work(burst=burst, with_scheduler=False)
