@@ -260,6 +260,7 @@ def bundle_read(root: Path) -> BundleSpec:
     if attack_tasks and task and get_task(task).role != "defense":
         c.error("attack_tasks", f"an arena pairs attacks with a defense task, but task is {task!r}")
 
+    published = c.boolean(raw, "published", "", default=False)
     options = c.mapping(raw.get("options") or {}, "options")
     schema = _check_schema(c, raw.get("schema"))
     data = _check_data(c, raw.get("data"))
@@ -289,11 +290,9 @@ def bundle_read(root: Path) -> BundleSpec:
     spec = BundleSpec(
         root=root, slug=slug, title=title, description=description, description_file=description_file,
         scenario=raw.get("scenario") or "", task=task, attack_tasks=attack_tasks,
-        published=c.boolean(raw, "published", "", default=False), options=options, schema=schema,
+        published=published, options=options, schema=schema,
         data=data, phases=phases, metrics=metrics, baselines=baselines, starting_kit=starting_kit,
     )
-    if c.errors:
-        raise BundleInvalid(c.errors)
     return spec
 
 
