@@ -141,8 +141,11 @@ def read_output(
                 if not row:  # blank line
                     continue
                 if len(row) != width:
+                    hint = ""
+                    if len(row) > width and any(cell.lstrip().startswith(("[", "(", "{")) for cell in row):
+                        hint = "; a value holding a comma, such as an interval [lo, hi], must be in double quotes"
                     problems.add(
-                        f"has {len(row)} fields but the header has {width} ({','.join(header)})",
+                        f"has {len(row)} fields but the header has {width} ({','.join(header)}){hint}",
                         line=reader.line_num,
                     )
                     if problems.total >= SHOWN_PROBLEMS:
