@@ -30,7 +30,7 @@ from competitions import filestore
 from competitions.models import Competition, Phase
 from evaluation.splits import KeyedSplits
 from evaluation.tasks import get_task
-from evaluation.tasks.base import OutputInvalid, Prepared, Schema, TaskData, TaskType
+from evaluation.tasks.base import OutputInvalid, Prepared, Schema, Target, TaskData, TaskType
 from sandbox import archive
 from sandbox.spec import FailureClass, Limits, RunResult, RunSpec
 from submissions import services as submission_services
@@ -219,6 +219,9 @@ def _fail(submission: Submission, failure_class: str, error: str) -> None:
 def _evaluate(submission: Submission) -> None:
     task = get_task(submission.task)
     competition, phase = submission.competition, submission.phase
+    if competition.is_arena and task.role == Submission.ATTACK:
+        _evaluate_arena_attack(submission, task)
+        return
     with tempfile.TemporaryDirectory(prefix=f"arena-eval-{submission.pk}-") as tmp:
         scratch = Path(tmp)
         data = task_data_materialize(competition=competition, dest=scratch / "data")
@@ -233,7 +236,7 @@ def _evaluate(submission: Submission) -> None:
         else:
             try:
                 workspace = workspace_open(submission=submission, scratch=scratch)
-            except archive.SubmissionArchiveInvalid as exc:
+            except (archive.SubmissionArchiveInvalid, sandbox.ImageArchiveInvalid) as exc:
                 _fail(submission, Submission.EXIT_CODE, f"The archive cannot be run: {exc}")
                 return
             try:
@@ -273,9 +276,43 @@ def _evaluate(submission: Submission) -> None:
         scores_save(submission=submission, scores=scores, release=release)
 
 
-def _check_run(submission: Submission, task: TaskType, data: TaskData, workspace: Workspace, scratch: Path, seed: int) -> bool:
+def _evaluate_arena_attack(submission: Submission, task: TaskType) -> None:
+    """An arena attack has no fixed release: after its check run its row of pairs scores it.
+
+    It turns ``scoring`` when its row starts and finishes, with its scores aggregated over the
+    row, when the row is done (see :mod:`evaluation.arena`). Byte-identical code that already
+    passed its check run here skips it, so an identical resubmission costs no sandbox run.
+    """
+    from . import arena
+
+    if submission.kind == Submission.FILE:
+        _fail(submission, Submission.INVALID_OUTPUT,
+              "In an arena an attack runs against every defense's release, with fresh ids for every pair, "
+              "so it must be code (an archive with main.py), not a predictions file.")
+        return
+    if submission.phase.check_run and not arena.check_passed_before(submission=submission):
+        with tempfile.TemporaryDirectory(prefix=f"arena-eval-{submission.pk}-") as tmp:
+            scratch = Path(tmp)
+            data = task_data_materialize(competition=submission.competition, dest=scratch / "data")
+            seed = run_seed(competition=submission.competition, purpose=f"submission:{submission.pk}")
+            try:
+                workspace = workspace_open(submission=submission, scratch=scratch)
+            except (archive.SubmissionArchiveInvalid, sandbox.ImageArchiveInvalid) as exc:
+                _fail(submission, Submission.EXIT_CODE, f"The archive cannot be run: {exc}")
+                return
+            try:
+                passed = _check_run(submission, task, data, workspace, scratch, seed, target=arena.check_target(scratch))
+            finally:
+                workspace.close()
+            if not passed:
+                return
+    arena.arena_attack_start(submission=submission)
+
+
+def _check_run(submission: Submission, task: TaskType, data: TaskData, workspace: Workspace, scratch: Path, seed: int,
+               target: Target | None = None) -> bool:
     """Run on the public sample first: its logs go to the team, and a crash stops here."""
-    prepared = task.prepare(data=data, dest=scratch / "check-input", check=True, seed=seed)
+    prepared = task.prepare(data=data, dest=scratch / "check-input", check=True, seed=seed, target=target)
     _make_readable(prepared.input_dir)
     spec = run_spec_build(submission=submission, task=task, submission_dir=workspace.submission_dir, input_dir=prepared.input_dir,
                           command=workspace.command, image=workspace.image, seed=seed, purpose=Run.CHECK)
@@ -333,9 +370,13 @@ def _finite(value):
 
 def stale_runs_reap(*, now: dt.datetime | None = None) -> int:
     """No submission stays running past its time limit plus a margin: requeue it (an infrastructure fault)."""
+    from . import arena
+
     now = now or timezone.now()
-    reaped = 0
-    for submission in Submission.objects.filter(status__in=[Submission.RUNNING, Submission.SCORING]).select_related("phase"):
+    reaped = arena.arena_pairs_reap(now=now)
+    for submission in Submission.objects.filter(status__in=[Submission.RUNNING, Submission.SCORING]).select_related("phase", "competition"):
+        if arena.is_arena_row_open(submission):
+            continue  # its pairs are reaped one by one above
         allowed = 2 * float(submission.phase.limits.get("wall_seconds", 600)) + settings.ARENA_RUN_MARGIN_SECONDS
         if submission.started and (now - submission.started).total_seconds() > allowed:
             _infrastructure_failure(submission, "the worker stopped answering (killed or restarted) past the time limit")

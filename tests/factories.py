@@ -98,3 +98,52 @@ def predictions_for(competition, *, perfect: bool = True, seed: int = 1) -> byte
         score = float(row["is_member"]) if perfect else rng.random()
         lines.append(f"{row['candidate_id']},{score}")
     return ("\n".join(lines) + "\n").encode()
+
+
+def bundle_tabular(root: Path, *, slug: str = "anon-test", rows: int = 300, seed: int = 11, **overrides) -> Path:
+    """A tabular-anonymization bundle: hidden train and holdout, a public sample."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    header = ["record_id", *COLUMNS]
+    for name, folder, count, offset in (("train", "hidden", rows, 0), ("holdout", "hidden", rows // 2, 10_000),
+                                        ("sample", "data", rows // 3, 20_000)):
+        _write_csv(root / f"{folder}/{name}.csv", header, [[f"r{offset + i:05d}", *_patient(rng)] for i in range(count)])
+    (root / "description.md").write_text("# Anonymize\n", encoding="utf-8")
+    manifest = {
+        "slug": slug,
+        "title": "Anonymization test",
+        "description": "description.md",
+        "task": "tabular-anonymization",
+        "published": True,
+        "schema": {
+            "id_column": "record_id",
+            "columns": [
+                {"name": "age", "type": "numeric"},
+                {"name": "sex", "type": "categorical"},
+                {"name": "postcode", "type": "categorical"},
+                {"name": "diagnosis", "type": "categorical"},
+            ],
+            "quasi_identifiers": ["age", "sex", "postcode"],
+            "sensitive": ["diagnosis"],
+            "target": "diagnosis",
+        },
+        "data": [
+            {"name": "train", "file": "hidden/train.csv", "visibility": "hidden"},
+            {"name": "holdout", "file": "hidden/holdout.csv", "visibility": "hidden"},
+            {"name": "sample", "file": "data/sample.csv", "visibility": "public"},
+        ],
+        "phases": [{"name": "main", "start": "2020-01-01T00:00:00Z", "max_submissions_per_day": 20,
+                    "public_fraction": 0.5, "check_run": True, "limits": {"wall_seconds": 60, "memory_mb": 1024}}],
+    }
+    manifest.update(overrides)
+    (root / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def code_archive(path: Path, main_py: str) -> Path:
+    """A code submission: a zip with main.py at its root."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("main.py", main_py)
+    return path

@@ -1,0 +1,131 @@
+"""Upload to leaderboard through RQ with a real worker and a real container."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from competitions.models import Competition
+from competitions.services import competition_import, team_create
+from submissions.models import Run, Submission
+from tests.factories import bundle_membership, bundle_tabular, code_archive
+
+ATTACK = '''
+import csv, os
+inp, out = os.environ["ARENA_INPUT"], os.environ["ARENA_OUTPUT"]
+release = {tuple(r[c] for c in ("age", "sex", "postcode")) for r in csv.DictReader(open(inp + "/release.csv"))}
+print("release rows:", len(release))
+with open(out + "/predictions.csv", "w", newline="") as fh:
+    w = csv.writer(fh)
+    w.writerow(["candidate_id", "score"])
+    for r in csv.DictReader(open(inp + "/candidates.csv")):
+        w.writerow([r["candidate_id"], 1.0 if (r["age"], r["sex"], r["postcode"]) in release else 0.0])
+'''
+
+DEFENSE = '''
+import os, pandas as pd
+inp, out = os.environ["ARENA_INPUT"], os.environ["ARENA_OUTPUT"]
+records = pd.read_csv(inp + "/records.csv", dtype=str)
+print("records seen:", len(records))
+records["age"] = records["age"].astype(int).map(lambda a: f"[{a // 10 * 10}, {a // 10 * 10 + 10})")
+records["postcode"] = "*"
+records.drop(columns=["record_id"]).to_csv(out + "/release.csv", index=False)
+'''
+
+BROKEN_DEFENSE = '''
+import os, pandas as pd
+records = pd.read_csv(os.environ["ARENA_INPUT"] + "/records.csv", dtype=str)
+if len(records) > 150:   # only the hidden data is this large: the check run on the sample passes
+    records.loc[0, "age"] = "SECRET-" + records.loc[0, "record_id"]
+records.drop(columns=["record_id"]).to_csv(os.environ["ARENA_OUTPUT"] + "/release.csv", index=False)
+'''
+
+
+@pytest.fixture
+def rq_setup(settings, redis_url, docker_ready):
+    from redis import Redis
+    from rq import Queue
+
+    settings.REDIS_URL = redis_url
+    settings.ARENA_EVALUATION_MODE = "rq"
+    settings.ARENA_SANDBOX_BACKEND = "docker"
+    Queue("cpu", connection=Redis.from_url(redis_url)).empty()
+    return redis_url
+
+
+def _work(redis_url: str) -> None:
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    connection = Redis.from_url(redis_url)
+    SimpleWorker([Queue("cpu", connection=connection)], connection=connection).work(burst=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_code_submission_from_upload_to_leaderboard_through_rq(rq_setup, tmp_path, make_user, client_for):
+    competition_import(path=bundle_membership(tmp_path / "bundle"))
+    user = make_user()
+    team_create(competition=Competition.objects.get(slug="mia-test"), user=user, name="Linkers")
+    client = client_for(user)
+    archive = code_archive(tmp_path / "attack.zip", ATTACK)
+    response = client.post("/api/v1/competitions/mia-test/submissions/",
+                           {"file": SimpleUploadedFile("attack.zip", archive.read_bytes())}, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["kind"] == "code"
+
+    _work(rq_setup)
+
+    detail = client.get(f"/api/v1/submissions/{response.json()['id']}/").json()
+    assert detail["status"] == "finished", detail
+    assert 0.5 < detail["public_scores"]["auc"]["value"] <= 1.0  # the release holds the members' QIs
+    run = detail["runs"][0]
+    assert run["backend"] == "docker" and run["wall_seconds"] > 0 and run["peak_memory_bytes"]
+    assert run["logs_visible"] and "release rows: 30" in run["stdout"]  # inputs are public: logs are the team's
+    board = client.get("/api/v1/competitions/mia-test/leaderboard/").json()
+    assert [(r["rank"], r["team"]) for r in board["rows"]] == [(1, "Linkers")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_defense_check_run_then_hidden_run_with_logs_for_organizers_only(rq_setup, tmp_path, make_user, client_for):
+    competition = competition_import(path=bundle_tabular(tmp_path / "bundle"))
+    user, organizer = make_user(), make_user()
+    competition.organizers.add(organizer)
+    team_create(competition=competition, user=user, name="Shield")
+    client = client_for(user)
+    archive = code_archive(tmp_path / "defense.zip", DEFENSE)
+    sub = client.post("/api/v1/competitions/anon-test/submissions/",
+                      {"file": SimpleUploadedFile("defense.zip", archive.read_bytes())}, format="multipart").json()
+
+    _work(rq_setup)
+
+    detail = client.get(f"/api/v1/submissions/{sub['id']}/").json()
+    assert detail["status"] == "finished", detail
+    assert detail["public_scores"]["k_anonymity"]["value"] >= 1
+    runs = {r["purpose"]: r for r in detail["runs"]}
+    assert runs["check"]["logs_visible"] and "records seen: 100" in runs["check"]["stdout"]
+    assert runs["evaluation"]["logs_visible"] is False and runs["evaluation"]["stdout"] is None
+    as_organizer = client_for(organizer).get(f"/api/v1/submissions/{sub['id']}/").json()
+    evaluation = next(r for r in as_organizer["runs"] if r["purpose"] == "evaluation")
+    assert "records seen: 300" in evaluation["stdout"]
+    stored = Submission.objects.get(pk=sub["id"])
+    assert stored.release_sha256 and stored.release_path.endswith(".enc")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invalid_output_on_hidden_data_withholds_the_value(rq_setup, tmp_path, make_user, client_for):
+    competition = competition_import(path=bundle_tabular(tmp_path / "bundle"))
+    user = make_user()
+    team_create(competition=competition, user=user, name="Leaky")
+    client = client_for(user)
+    archive = code_archive(tmp_path / "broken.zip", BROKEN_DEFENSE)
+    sub = client.post("/api/v1/competitions/anon-test/submissions/",
+                      {"file": SimpleUploadedFile("broken.zip", archive.read_bytes())}, format="multipart").json()
+
+    _work(rq_setup)
+
+    detail = client.get(f"/api/v1/submissions/{sub['id']}/").json()
+    assert detail["status"] == "failed" and detail["failure_class"] == "invalid_output"
+    assert "release.csv line 2, column age" in detail["error"]
+    assert "SECRET" not in detail["error"] and "r0000" not in detail["error"]
+    organizer_message = Run.objects.get(submission_id=sub["id"], purpose=Run.EVALUATION).message
+    assert "SECRET" in organizer_message
