@@ -157,11 +157,12 @@ def read_output(
                     )
                 rows.append([cell.strip() for cell in row])
                 lines.append(reader.line_num)
-        except UnicodeDecodeError as exc:
+        except UnicodeDecodeError:
+            line, column = _first_undecodable(path)
             raise OutputInvalid(
-                f"is not UTF-8 text (byte {exc.start} of a block near line {reader.line_num + 1}); save it as UTF-8",
+                f"is not UTF-8 text (an invalid byte at character {column} of the line); save the file as UTF-8",
                 file=name,
-                line=reader.line_num + 1,
+                line=line,
             ) from None
         except csv.Error as exc:
             raise OutputInvalid(f"is not valid CSV: {exc}", file=name, line=reader.line_num) from None
@@ -175,6 +176,18 @@ def read_output(
         frame = pd.DataFrame({h: pd.Series([], dtype=object) for h in header}, index=pd.Index([], name="line"))
     keep = list(required) + [c for c in optional if c in header]
     return frame[keep]
+
+
+def _first_undecodable(path: Path) -> tuple[int, int]:
+    """Line and 1-based position of the first byte that is not UTF-8 (text is decoded in
+    blocks, so the decoder's own position says nothing about lines)."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, exc.start + 1
+    return 1, 1
 
 
 def _check_header(header: list[str], *, required: Sequence[str], optional: Sequence[str], file: str) -> None:
