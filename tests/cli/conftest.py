@@ -1,0 +1,158 @@
+"""The ``arena`` CLI driven against a live test server over real HTTP.
+
+Every test gets a private config folder (XDG_CONFIG_HOME) and none of the ARENA_* variables
+of the surrounding shell. Competitions are built from a small membership-inference bundle
+written here, so a predictions file is a complete submission and no container engine is
+needed; evaluation runs inline, inside the upload request.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from arena_cli.main import main
+
+PASSWORD = "a-long-test-password"
+COLUMNS = ["age", "sex", "postcode", "diagnosis"]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_bundle(root: Path, *, slug: str, per_day: int = 5, candidates: int = 80, seed: int = 3) -> dict:
+    """A membership-inference bundle with a starting kit and a baseline; returns the hidden answers."""
+    rng = random.Random(seed)
+
+    def patient() -> list:
+        return [rng.randint(18, 90), rng.choice(["F", "M"]), rng.choice(["10115", "20095", "80331"]), rng.choice(["I10", "E11", "J45"])]
+
+    members = [patient() for _ in range(candidates // 2)]
+    mixed = [(m, 1) for m in members] + [(patient(), 0) for _ in range(candidates - candidates // 2)]
+    rng.shuffle(mixed)
+    answers = {f"c{i:04d}": member for i, (_, member) in enumerate(mixed)}
+    _write_csv(root / "data/release.csv", COLUMNS, members)
+    _write_csv(root / "data/candidates.csv", ["candidate_id", *COLUMNS], [[f"c{i:04d}", *r] for i, (r, _) in enumerate(mixed)])
+    _write_csv(root / "data/population.csv", COLUMNS, [patient() for _ in range(30)])
+    _write_csv(root / "hidden/membership.csv", ["candidate_id", "is_member"], [[k, v] for k, v in answers.items()])
+    # The baseline guesses: members score a little higher on average than non-members.
+    _write_csv(root / "baselines/guess.csv", ["candidate_id", "score"],
+               [[k, round(min(1.0, 0.35 * v + rng.random() * 0.65), 4)] for k, v in answers.items()])
+    (root / "description.md").write_text("# CLI test\n\nTell members from non-members.\n", encoding="utf-8")
+    (root / "starting_kit").mkdir(exist_ok=True)
+    (root / "starting_kit/README.md").write_text("Write predictions.csv: candidate_id,score\n", encoding="utf-8")
+    manifest = {
+        "slug": slug,
+        "title": f"CLI test {slug}",
+        "description": "description.md",
+        "task": "membership-inference",
+        "published": True,
+        "schema": {
+            "id_column": "record_id",
+            "columns": [{"name": "age", "type": "numeric"}, {"name": "sex", "type": "categorical"},
+                        {"name": "postcode", "type": "categorical"}, {"name": "diagnosis", "type": "categorical"}],
+            "quasi_identifiers": ["age", "sex", "postcode"],
+            "sensitive": ["diagnosis"],
+        },
+        "data": [
+            {"name": "release", "file": "data/release.csv", "visibility": "public"},
+            {"name": "candidates", "file": "data/candidates.csv", "visibility": "public"},
+            {"name": "population", "file": "data/population.csv", "visibility": "public"},
+            {"name": "membership", "file": "hidden/membership.csv", "visibility": "hidden"},
+        ],
+        "phases": [{
+            "name": "development", "start": "2020-01-01T00:00:00Z", "end": None,
+            "max_submissions_per_day": per_day, "max_submissions_total": None, "max_final_selections": 1,
+            "max_team_size": 3, "public_fraction": 0.5, "limits": {"wall_seconds": 30, "memory_mb": 512},
+        }],
+        "starting_kit": "starting_kit",
+        "baselines": [{"name": "Noisy guess", "role": "attack", "path": "baselines/guess.csv",
+                       "description": "Scores from a coin that leans towards members."}],
+    }
+    (root / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    return answers
+
+
+def predictions(answers: dict, path: Path, *, perfect: bool = True) -> Path:
+    rng = random.Random(11)
+    lines = ["candidate_id,score"] + [f"{k},{float(v) if perfect else round(rng.random(), 4)}" for k, v in answers.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def cli_env(tmp_path, monkeypatch):
+    """A clean environment: credentials under a temporary XDG_CONFIG_HOME, no ARENA_* leaking in."""
+    for name in ("ARENA_CONFIG", "ARENA_TOKEN", "ARENA_SERVER", "ARENA_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "anomed-arena" / "credentials.json"
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
+
+
+@pytest.fixture
+def arena(capsys):
+    """Run ``arena ARGS`` in-process; returns the exit status and what it printed."""
+
+    def run(*argv) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def inline(settings):
+    settings.ARENA_EVALUATION_MODE = "inline"  # scored inside the upload request
+    return settings
+
+
+@pytest.fixture
+def competition(live_server, inline, tmp_path):
+    """An imported competition (its baseline already scored) and its hidden answers."""
+    from competitions.services import competition_import
+
+    answers = write_bundle(tmp_path / "bundle", slug="mia-cli")
+    competition = competition_import(path=tmp_path / "bundle")
+    return competition, answers
+
+
+@pytest.fixture
+def user(transactional_db, django_user_model):
+    def make(username: str):
+        return django_user_model.objects.create_user(username=username, email=f"{username}@example.org", password=PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+def logged_in(arena, live_server, user, monkeypatch):
+    """Create a user and log the CLI in as them through the real token endpoint."""
+
+    def login(username: str = "alice"):
+        user(username)
+        monkeypatch.setenv("ARENA_PASSWORD", PASSWORD)
+        result = arena("login", "--server", live_server.url, "--username", username)
+        monkeypatch.delenv("ARENA_PASSWORD")
+        assert result.code == 0, result
+        return result
+
+    return login
