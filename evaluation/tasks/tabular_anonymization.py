@@ -43,7 +43,7 @@ from .csvio import (
     write_table,
 )
 from .scoring import number, split_masks
-from .values import parse_release, typed
+from .values import parse_dates, parse_release, typed
 
 DEFAULT_N_ATTACKS = 500
 MIN_ROWS_CAP = 10_000  # a release may hold more rows than the records (synthetic data) ...
@@ -203,7 +203,6 @@ class TabularAnonymization(TaskType):
         if "train" not in prepared.answers:
             raise ValueError("a check run is not scored: this preparation holds no hidden records")
         schema: Schema = prepared.context["schema"]
-        columns = list(schema.columns)
         qis = list(schema.quasi_identifiers)
         release = parse_release(output, schema, Problems(self.output_name))
         values = release.values.reset_index(drop=True)
@@ -316,8 +315,6 @@ def _unreadable(text: pd.Series, kind: str) -> pd.Series:
     if kind == "numeric":
         return present[pd.to_numeric(present, errors="coerce").isna()]
     if kind == "date":
-        from .values import parse_dates
-
         return present[parse_dates(present).isna()]
     return present.iloc[0:0]
 

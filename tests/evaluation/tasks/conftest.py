@@ -113,3 +113,22 @@ def arena_data(tmp_path, records, register):
 def identity_release(tmp_path, records):
     """A 'defense' that publishes the training records unchanged, ids included."""
     return write(records["train"], tmp_path / "defense" / "release.csv")
+
+
+@pytest.fixture
+def storable():
+    """Checks scores as the server stores them: both splits, JSON-serialisable details,
+    finite numbers or None."""
+    import json
+    import math
+
+    def check(scores, task):
+        assert set(scores) == {"public", "private"}
+        for split, values in scores.items():
+            assert set(values) == {m.key for m in task.metrics}, split
+            for key, score in values.items():
+                json.dumps(score.detail, allow_nan=False)
+                for number in (score.value, score.ci_low, score.ci_high):
+                    assert number is None or (isinstance(number, float) and math.isfinite(number)), (key, number)
+
+    return check

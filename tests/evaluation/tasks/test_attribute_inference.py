@@ -58,10 +58,11 @@ def test_inputs_name_the_secret_and_hide_it(tmp_path, fixed_data):
     assert prepared.context["secret"] == "diagnosis"
 
 
-def test_lookup_attack_on_an_unprotected_release_has_high_risk(tmp_path, fixed_data, splits):
+def test_lookup_attack_on_an_unprotected_release_has_high_risk(tmp_path, fixed_data, splits, storable):
     prepared = TASK.prepare(data=fixed_data, dest=tmp_path / "input", check=False, seed=1)
     path = write(lookup_attack(tmp_path / "input"), tmp_path / "guesses.csv")
     scores = TASK.score(output=TASK.validate(path=path, prepared=prepared), prepared=prepared, splits=splits)
+    storable(scores, TASK)
     for split in ("public", "private"):
         found = scores[split]
         assert found["member_accuracy"].value > 0.9

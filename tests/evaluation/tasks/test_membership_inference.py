@@ -50,13 +50,14 @@ def test_fixed_release_inputs_and_answers(tmp_path, fixed_data):
     assert TASK.accepts_file and TASK.primary_metric.key == "tpr_at_fpr_0_1"
 
 
-def test_perfect_attack_scores_one_and_random_attack_about_half(tmp_path, fixed_data, splits):
+def test_perfect_attack_scores_one_and_random_attack_about_half(tmp_path, fixed_data, splits, storable):
     prepared = TASK.prepare(data=fixed_data, dest=tmp_path / "input", check=False, seed=1)
     truth = prepared.answers["membership"].set_index("candidate_id")["is_member"]
     ids = truth.index.tolist()
 
     perfect = TASK.validate(path=predictions(tmp_path / "p.csv", ids, truth.to_numpy() * 0.9 + 0.05), prepared=prepared)
     scores = TASK.score(output=perfect, prepared=prepared, splits=splits)
+    storable(scores, TASK)
     for split in ("public", "private"):
         assert scores[split]["auc"].value == pytest.approx(1.0)
         assert scores[split]["tpr_at_fpr_0_1"].value == pytest.approx(1.0)

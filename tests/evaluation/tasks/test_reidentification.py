@@ -38,13 +38,14 @@ def fixed_data(tmp_path, records, register, defense_data):
     return TaskData(files=files, schema=defense_data.schema)
 
 
-def test_linkage_on_an_unprotected_release_reidentifies_most_people(tmp_path, fixed_data, splits):
+def test_linkage_on_an_unprotected_release_reidentifies_most_people(tmp_path, fixed_data, splits, storable):
     TASK.check_data(fixed_data)
     prepared = TASK.prepare(data=fixed_data, dest=tmp_path / "input", check=False, seed=1)
     assert sorted(p.name for p in (tmp_path / "input").iterdir()) == ["register.csv", "release.csv", "schema.json"]
     links = write(qi_linkage(tmp_path / "input"), tmp_path / "links.csv")
     output = TASK.validate(path=links, prepared=prepared)
     scores = TASK.score(output=output, prepared=prepared, splits=splits)
+    storable(scores, TASK)
     identifiable = sum(scores[s]["reidentification_rate"].detail["n"] for s in ("public", "private"))
     assert identifiable == 200  # the register holds 200 of the 300 released patients
     for split in ("public", "private"):

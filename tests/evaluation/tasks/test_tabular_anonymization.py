@@ -1,4 +1,3 @@
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -45,9 +44,10 @@ def test_records_are_the_training_data_and_the_check_run_the_sample(tmp_path, de
         TASK.score(output=pd.DataFrame(), prepared=check, splits=None)
 
 
-def test_identity_release_is_useful_and_unsafe(tmp_path, prepared, records, splits):
+def test_identity_release_is_useful_and_unsafe(tmp_path, prepared, records, splits, storable):
     output = TASK.validate(path=write(records["train"], tmp_path / "release.csv"), prepared=prepared)
     scores = TASK.score(output=output, prepared=prepared, splits=splits)
+    storable(scores, TASK)
     for split in ("public", "private"):
         found = scores[split]
         assert found["k_anonymity"].value == 1
@@ -162,14 +162,15 @@ def test_row_cap(tmp_path, prepared):
         TASK.validate(path=path, prepared=prepared)
 
 
-def test_fully_suppressed_release_still_scores(tmp_path, prepared, splits):
+def test_fully_suppressed_release_still_scores(tmp_path, prepared, splits, storable):
     path = tmp_path / "release.csv"
     path.write_text(HEADER + "*,*,*,*,*,*,*\n" * 50)
     scores = TASK.score(output=TASK.validate(path=path, prepared=prepared), prepared=prepared, splits=splits)
+    storable(scores, TASK)
     assert scores["public"]["k_anonymity"].value == 50
     assert scores["public"]["prosecutor_risk"].value == pytest.approx(0.02)
     assert scores["public"]["marginal_fidelity_1way"].value < 0.2
-    assert all(np.isfinite(v.value) or v.value is None for v in scores["public"].values() if v.value is not None)
+    assert scores["public"]["ml_utility"].value is None or scores["public"]["ml_utility"].value <= 0.6
 
 
 def test_check_data_catches_organizer_mistakes(tmp_path, defense_data, records):
