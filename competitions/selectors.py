@@ -36,3 +36,27 @@ def team_of(*, competition: Competition, user) -> Team | None:
         return None
     membership = TeamMembership.objects.filter(competition=competition, user=user).select_related("team").first()
     return membership.team if membership else None
+
+
+def team_by_invite_code(*, competition: Competition, invite_code: str) -> Team | None:
+    """The competition's team holding this invite code (the join page asks for the code only)."""
+    code = (invite_code or "").strip()
+    if not code:
+        return None
+    return Team.objects.filter(competition=competition, invite_code=code).first()
+
+
+def team_members(*, team: Team) -> list:
+    return [m.user for m in TeamMembership.objects.filter(team=team).select_related("user").order_by("joined")]
+
+
+def competitions_organized(*, user) -> QuerySet[Competition]:
+    if user is None or not user.is_authenticated:
+        return Competition.objects.none()
+    if user.is_staff:
+        return Competition.objects.all()
+    return Competition.objects.filter(organizers=user)
+
+
+def can_create_competitions(*, user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("competitions.add_competition")))

@@ -1,11 +1,27 @@
-"""Server-rendered pages (templates/)."""
+"""Server-rendered pages (templates/). Every page reads and writes through the same selectors
+and services as the REST API; live parts subscribe to the websockets in config/ws_routing.py."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.generic import RedirectView
+
+from competitions import views as c
+from submissions import views as s
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("", c.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", RedirectView.as_view(url="/api/v1/docs/", permanent=False), name="home"),
+    path("accounts/register/", c.register, name="register"),
+    path("organize/", c.organize_index, name="organize"),
+    path("competitions/<slug:slug>/", c.competition_detail, name="competition"),
+    path("competitions/<slug:slug>/leaderboard/", c.competition_leaderboard, name="competition-leaderboard"),
+    path("competitions/<slug:slug>/leaderboard.csv", c.competition_leaderboard_csv, name="competition-leaderboard-csv"),
+    path("competitions/<slug:slug>/scenario/", c.competition_scenario, name="competition-scenario"),
+    path("competitions/<slug:slug>/team/", c.competition_team, name="competition-team"),
+    path("competitions/<slug:slug>/submit/", s.submission_submit, name="submission-submit"),
+    path("competitions/<slug:slug>/submissions/", s.submission_list, name="submission-list"),
+    path("competitions/<slug:slug>/organize/", c.organize_competition, name="organize-competition"),
+    path("competitions/<slug:slug>/organize/action/", c.organize_action, name="organize-action"),
+    path("submissions/<int:submission_id>/", s.submission_detail, name="submission-detail"),
+    path("submissions/<int:submission_id>/select/", s.submission_select_view, name="submission-select"),
 ]

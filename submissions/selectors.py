@@ -33,3 +33,45 @@ def submission_get(*, submission_id: int, user) -> tuple[Submission, bool]:
     if submission.team_id and submission.team.memberships.filter(user=user).exists():
         return submission, False
     raise Http404(f"No submission {submission_id}.")  # someone else's: indistinguishable from missing
+
+
+def submissions_of_competition(*, competition: Competition) -> QuerySet[Submission]:
+    """Every submission of a competition, newest first: the organizers' queue (callers check the role)."""
+    return Submission.objects.filter(competition=competition).select_related("phase", "team").prefetch_related("runs")
+
+
+def recent_finished(*, competitions, limit: int = 12) -> list[dict]:
+    """The latest finished team submissions of these competitions with their public primary score.
+
+    For the home page's activity feed: public split only, so it is safe for spectators.
+    """
+    from .models import Score
+
+    recent = list(
+        Submission.objects.filter(competition__in=competitions, status=Submission.FINISHED)
+        .select_related("competition", "phase", "team")
+        .order_by("-finished", "-id")[:limit]
+    )
+    if not recent:
+        return []
+    primary = {}
+    from competitions.models import Metric
+
+    for metric in Metric.objects.filter(competition__in={s.competition_id for s in recent}, primary=True):
+        primary[(metric.competition_id, metric.task)] = metric
+    values = {
+        (s.submission_id, s.metric): s.value
+        for s in Score.objects.filter(submission__in=recent, split=Score.PUBLIC)
+        .only("submission_id", "metric", "value")
+    }
+    feed = []
+    for sub in recent:
+        metric = primary.get((sub.competition_id, sub.task))
+        value = values.get((sub.pk, metric.key)) if metric else None
+        feed.append({
+            "competition": sub.competition, "phase": sub.phase.name, "team": sub.display_name, "task": sub.task,
+            "baseline": sub.is_baseline, "finished": sub.finished,
+            "metric": metric.label if metric else None,
+            "value": None if value is None else round(value, metric.precision),
+        })
+    return feed

@@ -231,3 +231,24 @@ def submission_cancel(*, submission: Submission) -> Submission:
     if submission.status not in (Submission.QUEUED,):
         raise ApiError(f"Only queued submissions can be cancelled; #{submission.pk} is {submission.status}.", status_code=409)
     return submission_set_status(submission=submission, status=Submission.CANCELLED, error="Cancelled before it ran.")
+
+
+def submission_rerun(*, submission: Submission) -> Submission:
+    """Organizers: evaluate a finished or failed submission again from the start.
+
+    For when the data, a task type or the platform was fixed. Its scores leave the
+    leaderboards until the new evaluation finishes; earlier runs stay on record. A rerun
+    is the organizers' doing and so never counts against the team's quota.
+    """
+    from .models import Score
+
+    if submission.status in Submission.ACTIVE_STATUSES:
+        raise ApiError(f"Submission #{submission.pk} is {submission.status} already; wait for it to finish.", status_code=409)
+    with transaction.atomic():
+        Score.objects.filter(submission=submission).delete()
+        Submission.objects.filter(pk=submission.pk).update(attempts=0, started=None, scoring_started=None)
+        submission.attempts, submission.started, submission.scoring_started = 0, None, None
+        submission_set_status(submission=submission, status=Submission.QUEUED)
+        events.leaderboard_changed(submission.phase)
+        _enqueue_on_commit(submission)
+    return submission

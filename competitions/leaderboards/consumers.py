@@ -1,7 +1,9 @@
 """Websocket for one competition's leaderboards: a snapshot on connect, then every change.
 
-Anyone may watch a published competition, spectators without an account included. Private
-boards are part of the snapshot only once they are visible.
+Anyone may watch a published competition, spectators without an account included (organizers
+also watch their unpublished ones). Private boards are part of the snapshot, and of the
+pushes, only once they are visible to everyone: one group serves every watcher, so nothing
+organizer-only may travel through it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from competitions import selectors
 from submissions.models import Score
 
 from .push import leaderboard_group
-from .selectors import leaderboard_snapshot
+from .selectors import board_tasks, leaderboard_snapshot
 
 
 @database_sync_to_async
@@ -21,11 +23,10 @@ def _snapshots(slug: str, user) -> list[dict] | None:
     competition = selectors.competitions_visible(user=user).filter(slug=slug).prefetch_related("phases", "metrics").first()
     if competition is None:
         return None
-    organizer = selectors.is_organizer(competition=competition, user=user)
     boards = []
     for phase in competition.phases.all():
         splits = [Score.PUBLIC] + ([Score.PRIVATE] if phase.private_visible() else [])
-        for task in [competition.task, *competition.attack_tasks]:
+        for task in board_tasks(competition=competition):
             for split in splits:
                 boards.append(leaderboard_snapshot(phase=phase, split=split, task=task))
     return boards

@@ -1,7 +1,9 @@
 """Leaderboard pushes: after a commit that changed scores, every watcher gets the new board.
 
 The board is computed once per change and sent to the whole group, so the cost does not
-grow with the number of watchers. Private boards are pushed only once they are visible.
+grow with the number of watchers. The cached boards are invalidated first, so the API and
+the pages serve the new board from the same moment on. Private boards are pushed only
+once they are visible to everyone; organizers see unrevealed ones on their pages.
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.cache import cache
 from django.db import transaction
 
 from submissions.models import Score
 
-from .selectors import cache_key, leaderboard_snapshot
+from .selectors import board_tasks, cache_invalidate, leaderboard_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +27,12 @@ def leaderboard_group(slug: str) -> str:
 
 def _publish(phase) -> None:
     competition = phase.competition
-    tasks = [competition.task, *competition.attack_tasks]
-    splits = [Score.PUBLIC, Score.PRIVATE]
-    for task in tasks:
-        for split in splits:
-            cache.delete(cache_key(phase=phase, split=split, task=task))
+    cache_invalidate(phase=phase)
     layer = get_channel_layer()
     if layer is None:
         return
     visible = [Score.PUBLIC] + ([Score.PRIVATE] if phase.private_visible() else [])
-    for task in tasks:
+    for task in board_tasks(competition=competition):
         for split in visible:
             snapshot = leaderboard_snapshot(phase=phase, split=split, task=task)
             try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -215,12 +216,40 @@ def _iso(moment) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _generation_key(phase: Phase) -> str:
+    return f"leaderboard-generation:{phase.pk}"
+
+
+def cache_generation(*, phase: Phase) -> int:
+    """The phase's board generation: bumped on every change, part of every cache key.
+
+    A reader that computed a board just before a change committed writes it under the old
+    generation, where nobody looks any more, so a stale board can never outlive the change.
+    """
+    generation = cache.get(_generation_key(phase))
+    if generation is None:
+        cache.add(_generation_key(phase), _fresh_generation(), None)
+        generation = cache.get(_generation_key(phase)) or _fresh_generation()
+    return generation
+
+
+def cache_invalidate(*, phase: Phase) -> None:
+    try:
+        cache.incr(_generation_key(phase))
+    except ValueError:  # never read yet, or evicted: start past every generation used before
+        cache.set(_generation_key(phase), _fresh_generation(), None)
+
+
+def _fresh_generation() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def cache_key(*, phase: Phase, split: str, task: str) -> str:
-    return f"leaderboard:{phase.pk}:{split}:{task}"
+    return f"leaderboard:{phase.pk}:{cache_generation(phase=phase)}:{split}:{task}"
 
 
 def history_cache_key(*, phase: Phase, task: str) -> str:
-    return f"leaderboard-history:{phase.pk}:{task}"
+    return f"leaderboard-history:{phase.pk}:{cache_generation(phase=phase)}:{task}"
 
 
 def leaderboard_snapshot(*, phase: Phase, split: str, task: str | None = None) -> dict:

@@ -1,0 +1,195 @@
+/* Leaderboard page: tabs, live updates over the websocket, charts. */
+(function () {
+  "use strict";
+  var data = Arena.readJson("leaderboard-data");
+  if (!data) return;
+  var el = Arena.el;
+  var boards = { public: data.public, private: data.private };
+  var announcer = document.getElementById("announcer");
+  var status = document.getElementById("live-status");
+
+  /* ---------------------------------------------------------------- tabs */
+  var tabs = Array.prototype.slice.call(document.querySelectorAll('#board-tabs [role="tab"]'));
+  function select(tab) {
+    tabs.forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    });
+    var url = new URL(window.location.href);
+    url.searchParams.set("split", tab.id === "tab-private" ? "private" : "public");
+    window.history.replaceState(null, "", url);
+  }
+  tabs.forEach(function (tab, i) {
+    tab.addEventListener("click", function () { select(tab); });
+    tab.addEventListener("keydown", function (event) {
+      var next = null;
+      if (event.key === "ArrowRight") next = tabs[(i + 1) % tabs.length];
+      if (event.key === "ArrowLeft") next = tabs[(i - 1 + tabs.length) % tabs.length];
+      if (event.key === "Home") next = tabs[0];
+      if (event.key === "End") next = tabs[tabs.length - 1];
+      if (next) { event.preventDefault(); next.focus(); select(next); }
+    });
+  });
+
+  /* ---------------------------------------------------------------- tables */
+  function scoreCell(score, metric) {
+    var cell = el("td", { className: "num" }, [Arena.fmt(score && score.value, metric.precision)]);
+    if (score && score.ci_low !== null && score.ci_low !== undefined && score.ci_high !== null && score.ci_high !== undefined) {
+      cell.appendChild(el("span", { className: "ci", text: "[" + Arena.fmt(score.ci_low, metric.precision) + ", " + Arena.fmt(score.ci_high, metric.precision) + "]" }));
+    }
+    return cell;
+  }
+
+  function renderBoard(board, changed) {
+    var table = el("table", { className: "board", "data-split": board.split });
+    table.appendChild(el("caption", { className: "visually-hidden", text: board.split + " leaderboard of " + board.task + ", phase " + board.phase }));
+    var head = el("tr", {}, [el("th", { scope: "col", className: "num", text: "Rank" }), el("th", { scope: "col", text: "Team" })]);
+    board.metrics.forEach(function (m) {
+      head.appendChild(el("th", { scope: "col", className: "num", title: m.description || "" }, [
+        m.label + " ", el("span", { className: "direction", "aria-label": m.direction === "higher" ? "higher is better" : "lower is better", text: m.direction === "higher" ? "↑" : "↓" })
+      ]));
+    });
+    head.appendChild(el("th", { scope: "col", text: "Submitted (UTC)" }));
+    table.appendChild(el("thead", {}, [head]));
+    var body = el("tbody");
+    board.rows.forEach(function (row) {
+      var classes = [];
+      if (row.baseline) classes.push("baseline");
+      if (data.myTeam && row.team_id === data.myTeam) classes.push("mine");
+      if (changed && changed[row.submission]) classes.push("flash");
+      var tr = el("tr", { className: classes.join(" "), "data-submission": row.submission }, [
+        el("td", { className: "num" }, [row.baseline ? el("span", { className: "badge", text: "baseline" }) : String(row.rank)]),
+        el("th", { scope: "row", text: row.team })
+      ]);
+      board.metrics.forEach(function (m) { tr.appendChild(scoreCell(row.scores[m.key], m)); });
+      tr.appendChild(el("td", {}, [el("time", { datetime: row.created, text: row.created.slice(0, 16).replace("T", " ") })]));
+      body.appendChild(tr);
+    });
+    if (!board.rows.length) {
+      body.appendChild(el("tr", { className: "empty" }, [el("td", { colspan: board.metrics.length + 3, text: "No scores yet. The first finished submission appears here." })]));
+    }
+    table.appendChild(body);
+    return el("div", { className: "table-scroll" }, [table]);
+  }
+
+  function primaryOf(board) {
+    return board.metrics.filter(function (m) { return m.primary; })[0] || board.metrics[0];
+  }
+
+  /* Which rows are new or moved, and a sentence for screen readers. */
+  function differences(before, after) {
+    var changed = {}, sentences = [];
+    if (!before) return { changed: changed, sentences: sentences };
+    var old = {};
+    before.rows.forEach(function (r) { old[r.submission] = r; });
+    var primary = primaryOf(after);
+    after.rows.forEach(function (r) {
+      var prev = old[r.submission];
+      var value = primary && r.scores[primary.key] ? r.scores[primary.key].value : null;
+      if (!prev || prev.rank !== r.rank || JSON.stringify(prev.scores) !== JSON.stringify(r.scores)) {
+        changed[r.submission] = true;
+        sentences.push(r.team + (r.baseline ? " (baseline)" : " is now rank " + r.rank) + (primary ? " with " + primary.label + " " + Arena.fmt(value, primary.precision) : ""));
+      }
+    });
+    return { changed: changed, sentences: sentences };
+  }
+
+  function announce(text) {
+    if (!text) return;
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  function show(split, board, diff) {
+    boards[split] = board;
+    var target = document.getElementById("board-" + split);
+    target.textContent = "";
+    target.appendChild(renderBoard(board, diff && diff.changed));
+  }
+
+  function revealPrivate(board) {
+    var notice = document.getElementById("private-notice");
+    notice.textContent = "";
+    notice.appendChild(el("p", { className: "muted", text: "Final ranking on the private share, over each team's selected finals (or its best when none were selected)." }));
+    document.getElementById("private-csv").hidden = false;
+    var lock = document.querySelector("#tab-private .lock");
+    if (lock) lock.remove();
+    data.privateForAll = true;
+    show("private", board);
+    announce("The private leaderboard has been revealed.");
+  }
+
+  function receive(board) {
+    if (board.phase !== data.phase || board.task !== data.task) return;
+    if (board.split === "private") {
+      if (!data.privateForAll) { revealPrivate(board); drawCharts(); return; }
+      var pdiff = differences(boards.private, board);
+      show("private", board, pdiff);
+      return;
+    }
+    var diff = differences(boards.public, board);
+    if (!Object.keys(diff.changed).length && boards.public) { boards.public = board; return; }
+    show("public", board, diff);
+    extendHistory(board, diff.changed);
+    drawCharts();
+    announce(diff.sentences.slice(0, 3).join(". "));
+  }
+
+  /* ---------------------------------------------------------------- charts */
+  var history = data.history || { teams: [], metric: null };
+  function extendHistory(board, changed) {
+    var metric = history.metric;
+    if (!metric) return;
+    board.rows.forEach(function (row) {
+      if (row.baseline || !changed[row.submission]) return;
+      var score = row.scores[metric.key];
+      if (!score || score.value === null) return;
+      var team = history.teams.filter(function (t) { return t.team_id === row.team_id; })[0];
+      if (!team) { team = { team_id: row.team_id, team: row.team, points: [], best: null }; history.teams.push(team); }
+      var last = team.points[team.points.length - 1];
+      if (last && last.submission === row.submission) return;
+      team.points.push({ at: row.created, value: score.value, submission: row.submission });
+    });
+  }
+
+  function drawCharts() {
+    var historyBox = document.getElementById("chart-history");
+    if (historyBox && history.metric) {
+      Charts.history(historyBox, history.teams.map(function (t) {
+        return { name: t.team, points: t.points.map(function (p) { return { t: new Date(p.at), v: p.value }; }) };
+      }), { label: "Best " + history.metric.label + " of each team over time", yLabel: history.metric.label, precision: history.metric.precision });
+    } else if (historyBox) {
+      historyBox.textContent = "No scores yet.";
+    }
+    var board = boards.public;
+    var paretoBox = document.getElementById("chart-pareto");
+    if (paretoBox && data.pareto) {
+      var mx = board.metrics.filter(function (m) { return m.key === data.pareto.utility; })[0];
+      var my = board.metrics.filter(function (m) { return m.key === data.pareto.privacy; })[0];
+      Charts.pareto(paretoBox, board.rows.map(function (r) {
+        return { name: r.team, baseline: r.baseline,
+          x: r.scores[mx.key] ? r.scores[mx.key].value : null, y: r.scores[my.key] ? r.scores[my.key].value : null };
+      }), { label: "Utility (" + mx.label + ") against privacy (" + my.label + ") of every defense", xLabel: mx.label, yLabel: my.label, xBetter: mx.direction, yBetter: my.direction });
+    }
+    var rocBox = document.getElementById("chart-roc");
+    if (rocBox) {
+      var curves = board.rows.filter(function (r) { return r.roc; }).map(function (r) { return { name: r.team, points: r.roc, baseline: r.baseline }; });
+      document.getElementById("roc-panel").hidden = !curves.length;
+      if (curves.length) Charts.roc(rocBox, curves, { label: "ROC curves of the attacks on the public split" });
+    }
+  }
+
+  drawCharts();
+
+  /* ---------------------------------------------------------------- live */
+  function setState(state) {
+    status.classList.toggle("live", state === "live");
+    status.textContent = state === "live" ? "Live" : state === "denied" ? "Live updates unavailable" : "Reconnecting…";
+  }
+  Arena.connect("/ws/competitions/" + data.slug + "/leaderboard/", function (message) {
+    if (message.type === "snapshot") message.leaderboards.forEach(receive);
+    if (message.type === "update") receive(message.leaderboard);
+  }, setState);
+})();
