@@ -275,3 +275,35 @@ def test_quota_refusal_shows_when_the_next_submission_is_allowed(arena, live_ser
     message = again.err.strip()
     assert message.startswith("Your team has used its 1 submissions for today (UTC) in phase 'development'.")
     assert "The next submission is allowed at" in message
+
+
+# ---------------------------------------------------------------------------- the installed command
+
+
+def test_console_script_runs_as_a_real_process(live_server, competition, user, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "arena"
+    assert script.exists(), f"the console script is missing: pip install -e . --no-deps (looked for {script})"
+    user("frank")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+           "ARENA_PASSWORD": PASSWORD, "LANG": "C.UTF-8"}
+
+    def run(*argv):
+        return subprocess.run([str(script), *argv], env=env, capture_output=True, text=True, timeout=120)
+
+    login = run("login", "--server", live_server.url, "--username", "frank")
+    assert login.returncode == 0, login.stderr
+    assert _mode(tmp_path / "xdg" / "anomed-arena" / "credentials.json") == 0o600
+
+    listed = run("competitions")
+    assert listed.returncode == 0 and "mia-cli" in listed.stdout
+
+    board = run("leaderboard", "mia-cli", "--json")
+    assert board.returncode == 0 and json.loads(board.stdout)["rows"][0]["baseline"] is True
+
+    missing = run("leaderboard", "nope")
+    assert missing.returncode == 1 and missing.stderr.strip() == "No competition 'nope'."
+    assert run("leaderboard").returncode == 2
