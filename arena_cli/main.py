@@ -276,7 +276,11 @@ def cmd_submit(args) -> int:
         if not args.json:
             _out(f"{time.strftime('%H:%M:%S')}  #{payload['id']}  {payload['status']}")
 
-    final = follow(client, created["id"], report=report, note=lambda text: None if args.json else _err(text))
+    try:
+        final = follow(client, created["id"], report=report, note=lambda text: None if args.json else _err(text))
+    except KeyboardInterrupt:
+        _err(f"Stopped following #{created['id']}; it carries on on the server: arena submission {created['id']}")
+        return 130
     if args.json:
         dump_json(final, out=sys.stdout)
     elif final["status"] == "finished":

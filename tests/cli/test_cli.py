@@ -307,3 +307,53 @@ def test_console_script_runs_as_a_real_process(live_server, competition, user, t
     missing = run("leaderboard", "nope")
     assert missing.returncode == 1 and missing.stderr.strip() == "No competition 'nope'."
     assert run("leaderboard").returncode == 2
+
+
+def test_an_oversized_upload_gets_the_servers_413_message(arena, live_server, competition, logged_in, settings, tmp_path):
+    settings.ARENA_MAX_UPLOAD_BYTES = 10_000
+    logged_in("alice")
+    assert arena("team", "create", "mia-cli", "Bulky").code == 0
+    big = tmp_path / "predictions.csv"
+    big.write_bytes(b"candidate_id,score\n" + b"c0000,0.5\n" * 400_000)  # 4 MB, refused from its declared length
+
+    result = arena("submit", "mia-cli", big)
+
+    assert result.code == 1
+    assert result.err.strip() == f"file: the upload is {big.stat().st_size + _overhead(big):,} bytes; the limit is 10,000 bytes."
+
+
+def _overhead(path) -> int:
+    from arena_cli.multipart import MultipartEncoder
+
+    return len(MultipartEncoder(fields={}, file_field="file", path=path)) - path.stat().st_size
+
+
+def test_submission_details_show_only_the_logs_the_team_may_see(arena, live_server, competition, logged_in):
+    from django.contrib.auth import get_user_model
+
+    from competitions.services import team_create
+    from submissions.models import Run, Submission
+
+    comp, _ = competition
+    logged_in("alice")
+    alice = get_user_model().objects.get(username="alice")
+    team = team_create(competition=comp, user=alice, name="Coders")
+    sub = Submission.objects.create(competition=comp, phase=comp.phases.get(), team=team, submitted_by=alice, role="attack",
+                                    task=comp.task, kind="code", storage_path="unused", original_filename="attack.zip",
+                                    sha256="ab" * 32, size=2048, status="failed", failure_class="exit_code",
+                                    error="The program exited with status 3.")
+    Run.objects.create(submission=sub, purpose="check", backend="process", wall_seconds=1.25, exit_code=0,
+                       saw_hidden_data=False, stdout="loaded 40 candidates\n", stderr="")
+    Run.objects.create(submission=sub, purpose="evaluation", backend="process", wall_seconds=2.5, exit_code=3,
+                       failure_class="exit_code", saw_hidden_data=True, stdout="SECRET-ROW-7\n", stderr="Traceback\n")
+
+    result = arena("submission", sub.pk)
+
+    assert result.code == 0, result
+    assert "Status:      failed (exit_code)" in result.out
+    assert "Error:       The program exited with status 3." in result.out
+    assert "loaded 40 candidates" in result.out and "stderr: empty" in result.out
+    assert "are visible to the organizers only" in result.out
+    assert "SECRET-ROW-7" not in result.out and "Traceback" not in result.out
+    header = next(line for line in result.out.splitlines() if line.startswith("RUN"))
+    assert header.split() == ["RUN", "PURPOSE", "TARGET", "BACKEND", "EXIT", "WALL", "(s)", "PEAK", "MEMORY", "FAILURE"]
