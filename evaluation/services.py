@@ -18,6 +18,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +100,19 @@ def run_spec_build(*, submission: Submission, task: TaskType, submission_dir: Pa
         limits=limits_for(phase=submission.phase),
         labels={"arena.submission": str(submission.pk), "arena.purpose": purpose},
     )
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A private scratch folder for one evaluation, removed afterwards.
+
+    It is traversable but not listable (0711): the process backend starts the run as an
+    unprivileged user that must reach ``submission/`` and ``input/`` inside it to bind them.
+    The decrypted data (``data/``, 0700) and anything else stay unreadable to that user.
+    """
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        os.chmod(tmp, 0o711)
+        yield Path(tmp)
 
 
 def _make_readable(folder: Path) -> None:
@@ -222,8 +237,7 @@ def _evaluate(submission: Submission) -> None:
     if competition.is_arena and task.role == Submission.ATTACK:
         _evaluate_arena_attack(submission, task)
         return
-    with tempfile.TemporaryDirectory(prefix=f"arena-eval-{submission.pk}-") as tmp:
-        scratch = Path(tmp)
+    with scratch_dir(f"arena-eval-{submission.pk}-") as scratch:
         data = task_data_materialize(competition=competition, dest=scratch / "data")
         seed = run_seed(competition=competition, purpose=f"submission:{submission.pk}")
         output_dir = scratch / "output"
@@ -291,8 +305,7 @@ def _evaluate_arena_attack(submission: Submission, task: TaskType) -> None:
               "so it must be code (an archive with main.py), not a predictions file.")
         return
     if submission.phase.check_run and not arena.check_passed_before(submission=submission):
-        with tempfile.TemporaryDirectory(prefix=f"arena-eval-{submission.pk}-") as tmp:
-            scratch = Path(tmp)
+        with scratch_dir(f"arena-eval-{submission.pk}-") as scratch:
             data = task_data_materialize(competition=submission.competition, dest=scratch / "data")
             seed = run_seed(competition=submission.competition, purpose=f"submission:{submission.pk}")
             try:
