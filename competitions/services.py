@@ -114,6 +114,7 @@ def _create_from_spec(spec: BundleSpec, *, stored: list[str]) -> Competition:
             competition=competition, task=m.task, key=m.key, label=m.label, direction=m.direction,
             precision=m.precision, primary=m.primary, order=order, description=m.description,
         )
+    _arena_metrics_create(competition, spec)
     for d in spec.data:
         hidden = d.visibility == Dataset.HIDDEN
         folder = f"hidden/{spec.slug}" if hidden else f"public/{spec.slug}"
@@ -146,6 +147,32 @@ def _create_from_spec(spec: BundleSpec, *, stored: list[str]) -> Competition:
     return competition
 
 
+def _arena_metrics_create(competition: Competition, spec: BundleSpec) -> None:
+    """Arena competitions also rank by the scores attacks and defenses earn against each other
+    (defined in :mod:`evaluation.arena`): add their metric rows after the bundle's own."""
+    if not spec.attack_tasks:
+        return
+    from evaluation.arena import arena_metric_specs
+
+    primaries = {
+        task: next((m.key, m.label) for m in spec.metrics if m.task == task and m.primary) for task in spec.attack_tasks
+    }
+    for order, m in enumerate(arena_metric_specs(defense_task=spec.task, attack_primaries=primaries), start=len(spec.metrics)):
+        Metric.objects.create(
+            competition=competition, task=m.task, key=m.key, label=m.label, direction=m.direction,
+            precision=m.precision, primary=False, order=order, description=m.description,
+        )
+
+
+def _arena_metric_keys(competition: Competition) -> set[tuple[str, str]]:
+    if not competition.attack_tasks:
+        return set()
+    from evaluation.arena import arena_metric_specs
+
+    primaries = {task: ("", "") for task in competition.attack_tasks}
+    return {(m.task, m.key) for m in arena_metric_specs(defense_task=competition.task, attack_primaries=primaries)}
+
+
 def _zip_folder(folder: Path, dest: Path, *, prefix: str) -> None:
     with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
@@ -174,10 +201,11 @@ def competition_export(*, competition: Competition, dest: Path) -> Path:
             "max_final_selections": p.max_final_selections, "max_team_size": p.max_team_size,
             "public_fraction": p.public_fraction, "check_run": p.check_run, "limits": p.limits,
         })
+    derived = _arena_metric_keys(competition)  # recreated at import, not part of the bundle
     metrics = [
         {"task": m.task, "key": m.key, "label": m.label, "direction": m.direction, "precision": m.precision,
          "primary": m.primary, "description": m.description}
-        for m in competition.metrics.all()
+        for m in competition.metrics.all() if (m.task, m.key) not in derived
     ]
     baselines = []
     first_phase = competition.phases.first()
