@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from competitions.api import views as c
+from evaluation import api as e
 from submissions.api import views as s
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("submissions/<int:submission_id>/", s.SubmissionDetailView.as_view(), name="api-submission"),
     path("submissions/<int:submission_id>/select/", s.SubmissionSelectView.as_view(), name="api-submission-select"),
     path("submissions/<int:submission_id>/cancel/", s.SubmissionCancelView.as_view(), name="api-submission-cancel"),
+    path("submissions/<int:submission_id>/report/", e.SubmissionReportView.as_view(), name="api-submission-report"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
