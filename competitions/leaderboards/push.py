@@ -1,9 +1,12 @@
 """Leaderboard pushes: after a commit that changed scores, every watcher gets the new board.
 
-The board is computed once per change and sent to the whole group, so the cost does not
-grow with the number of watchers. The cached boards are invalidated first, so the API and
-the pages serve the new board from the same moment on. Private boards are pushed only
-once they are visible to everyone; organizers see unrevealed ones on their pages.
+The pushing process invalidates the cached boards, computes each visible board once (which
+caches it again) and sends the group one small notice per board naming it and its cache
+generation. Each server process turns a notice into the websocket message once, from the
+shared cache, and hands the same encoded text to all of its watchers
+(:mod:`.consumers`). So the work per change is one board computation, one small message per
+watcher through the channel layer, and one JSON encoding per server process, however many
+people watch. Private boards are announced only once they are visible to everyone.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from django.db import transaction
 
 from submissions.models import Score
 
-from .selectors import board_tasks, cache_invalidate, leaderboard_snapshot
+from .selectors import board_tasks, cache_generation, cache_invalidate, leaderboard_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +35,13 @@ def _publish(phase) -> None:
     if layer is None:
         return
     visible = [Score.PUBLIC] + ([Score.PRIVATE] if phase.private_visible() else [])
+    generation = cache_generation(phase=phase)
     for task in board_tasks(competition=competition):
         for split in visible:
-            snapshot = leaderboard_snapshot(phase=phase, split=split, task=task)
+            leaderboard_snapshot(phase=phase, split=split, task=task)  # computed once, here, into the shared cache
+            notice = {"type": "leaderboard.changed", "phase_id": phase.pk, "split": split, "task": task, "generation": generation}
             try:
-                async_to_sync(layer.group_send)(
-                    leaderboard_group(competition.slug), {"type": "leaderboard.update", "leaderboard": snapshot}
-                )
+                async_to_sync(layer.group_send)(leaderboard_group(competition.slug), notice)
             except Exception:  # best effort: the board is committed and readable over the API
                 log.exception("leaderboard push for %s failed", competition.slug)
 

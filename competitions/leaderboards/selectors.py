@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import F, OuterRef, Q, Subquery, Window
-from django.db.models.functions import Round, RowNumber
+from django.db.models import F, Q, Window
+from django.db.models.functions import Rank, Round
 
 from competitions.models import Competition, Metric, Phase
 from submissions.models import Score, Submission
@@ -98,37 +98,57 @@ def _db_order(expression, metric: Metric):
     return expression.desc(nulls_last=True) if metric.direction == Metric.HIGHER else expression.asc(nulls_last=True)
 
 
-def _ranked_scores(*, phase: Phase, task: str, split: str, metrics: list[Metric]):
-    """Each finished team submission's primary score on ``split``, ordered within its team.
+def _team_candidates(*, phase: Phase, task: str, split: str, metrics: list[Metric], within: int = 1, only_ids=None) -> list[tuple]:
+    """Each team's submissions ranked within ``within`` on the rounded primary metric, ties included.
 
-    Secondary metrics take part in the ordering through correlated subqueries on the
-    (submission, split, metric) unique index, so a team's best submission is chosen with the
-    same tie-breaks as the board itself.
+    One window query over the primary scores only; the tie-breaks on the secondary metrics
+    are applied in Python to the few tied candidates (:func:`_best_of_each_team`), which keeps
+    the query cheap however many submissions a phase holds.
     """
-    primary, secondary = metrics[0], metrics[1:]
+    primary = metrics[0]
     scores = Score.objects.filter(
         split=split, metric=primary.key, submission__phase=phase, submission__task=task,
         submission__status=Submission.FINISHED, submission__is_baseline=False,
     )
-    annotations = {
-        f"secondary_{i}": Subquery(
-            Score.objects.filter(submission_id=OuterRef("submission_id"), split=split, metric=m.key).values("value")[:1]
-        )
-        for i, m in enumerate(secondary)
-    }
-    ordering = [_db_order(F("value"), primary)]
-    ordering += [_db_order(F(name), m) for name, m in zip(annotations, secondary)]
-    ordering += [F("submission__created").asc(), F("submission_id").asc()]
-    return scores.annotate(**annotations).annotate(
-        position=Window(RowNumber(), partition_by=[F("submission__team_id")], order_by=ordering)
-    )
+    if only_ids is not None:
+        scores = scores.filter(submission_id__in=only_ids)
+    ranked = scores.annotate(
+        position=Window(Rank(), partition_by=[F("submission__team_id")], order_by=[_db_order(F("value"), primary)])
+    ).filter(position__lte=within)
+    return list(ranked.values_list("submission_id", "submission__team_id", "submission__created", "value"))
+
+
+def _best_of_each_team(*, candidates: list[tuple], split: str, metrics: list[Metric], keep: int = 1) -> list[int]:
+    """The ``keep`` best candidates of each team under the board's full ordering."""
+    by_team: dict[int, list[tuple]] = {}
+    for candidate in candidates:
+        by_team.setdefault(candidate[1], []).append(candidate)
+    tied = [c[0] for group in by_team.values() if len(group) > keep for c in group]
+    secondary: dict[tuple[int, str], float | None] = {}
+    if tied and len(metrics) > 1:
+        secondary = {
+            (sid, key): value
+            for sid, key, value in Score.objects.filter(
+                submission_id__in=tied, split=split, metric__in=[m.key for m in metrics[1:]]
+            ).values_list("submission_id", "metric", "value")
+        }
+    primary = metrics[0]
+
+    def key(candidate):
+        sid, _, created, value = candidate
+        values = [_order_value(_rounded(value, primary.precision), primary.direction)]
+        values += [_order_value(_rounded(secondary.get((sid, m.key)), m.precision), m.direction) for m in metrics[1:]]
+        return (*values, created, sid)
+
+    chosen = []
+    for group in by_team.values():
+        chosen += [c[0] for c in sorted(group, key=key)[:keep]]
+    return chosen
 
 
 def _best_per_team(*, phase: Phase, task: str, split: str, metrics: list[Metric], only_ids=None) -> list[int]:
-    scores = _ranked_scores(phase=phase, task=task, split=split, metrics=metrics)
-    if only_ids is not None:
-        scores = scores.filter(submission_id__in=only_ids)
-    return list(scores.filter(position=1).values_list("submission_id", flat=True))
+    candidates = _team_candidates(phase=phase, task=task, split=split, metrics=metrics, only_ids=only_ids)
+    return _best_of_each_team(candidates=candidates, split=split, metrics=metrics)
 
 
 def _private_candidates(*, phase: Phase, task: str, metrics: list[Metric]) -> list[int]:
@@ -138,13 +158,13 @@ def _private_candidates(*, phase: Phase, task: str, metrics: list[Metric]) -> li
         .values_list("id", "team_id")
     )
     teams_with_selection = {team for _, team in selected}
-    fallback = (
-        _ranked_scores(phase=phase, task=task, split=Score.PUBLIC, metrics=metrics)
-        .exclude(submission__team_id__in=teams_with_selection)
-        .filter(position__lte=max(1, phase.max_final_selections))
-        .values_list("submission_id", flat=True)
-    )
-    return [pk for pk, _ in selected] + list(fallback)
+    keep = max(1, phase.max_final_selections)
+    candidates = [
+        c for c in _team_candidates(phase=phase, task=task, split=Score.PUBLIC, metrics=metrics, within=keep)
+        if c[1] not in teams_with_selection
+    ]
+    fallback = _best_of_each_team(candidates=candidates, split=Score.PUBLIC, metrics=metrics, keep=keep)
+    return [pk for pk, _ in selected] + fallback
 
 
 def _thin(curve: list, points: int = ROC_POINTS) -> list[list[float]]:

@@ -1,0 +1,331 @@
+"""Leaderboard push latency to many websocket watchers, and leaderboard reads per second.
+
+What it does, end to end on loopback:
+
+1. starts a private ``redis-server`` (unless ``REDIS_URL`` is set) for the Channels layer and
+   the cache, and uses ``DATABASE_URL`` if set (PostgreSQL in production) or a fresh SQLite file;
+2. migrates and seeds one membership-inference competition whose phase holds
+   ``--submissions`` finished submissions from ``--teams`` teams (six metrics, both splits);
+3. starts ``--servers`` daphne processes serving config.asgi on one shared listening socket,
+   as production would run them;
+4. connects ``--watchers`` websocket clients to that competition's leaderboard, spread over
+   several client processes so the clients' own JSON parsing does not become the bottleneck;
+5. ``--changes`` times, finishes a new submission through ``evaluation.services.scores_save``
+   (the service the pipeline calls) and measures, for every watcher, the time from the
+   commit to the moment the watcher has received the new board;
+6. runs ``--get-seconds`` of concurrent ``GET /api/v1/competitions/{slug}/leaderboard/``
+   and reports requests per second.
+
+Run: ``.venv/bin/python benchmarks/leaderboard_push.py`` (targets: p99 ≤ 250 ms with 1,000
+watchers; ≥ 500 GETs/s with 10,000 submissions in the phase).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SLUG = "push-benchmark"
+
+
+# --------------------------------------------------------------------------- infrastructure
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def environment(workdir: Path) -> tuple[dict, list[subprocess.Popen]]:
+    processes = []
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",  # DEBUG off; honours DATABASE_URL and REDIS_URL
+        "ARENA_VAR_DIR": str(workdir / "var"),
+        "ARENA_EVALUATION_MODE": "manual",
+        "ARENA_START_EMBEDDED_WORKER": "0",
+        "LOG_LEVEL": "WARNING",
+    })
+    env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
+    if not env.get("REDIS_URL"):
+        redis = shutil.which("redis-server")
+        if not redis:
+            sys.exit("redis-server is needed (apt-get install -y redis-server) or set REDIS_URL")
+        port = free_port()
+        processes.append(subprocess.Popen([redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for_port(port)
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    return env, processes
+
+
+def seed(*, teams: int, submissions: int) -> None:
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from competitions.models import Competition, Metric, Phase, Team
+    from submissions.models import Score, Submission
+
+    call_command("migrate", verbosity=0)
+    Competition.objects.filter(slug=SLUG).delete()
+    competition = Competition.objects.create(slug=SLUG, title="Push benchmark", task="membership-inference", published=True,
+                                             schema={"id_column": "id", "columns": [], "quasi_identifiers": []})
+    phase = Phase.objects.create(competition=competition, name="development", start=timezone.now() - dt.timedelta(days=30),
+                                 max_submissions_per_day=10_000)
+    metrics = [("tpr_at_fpr_0_1", "higher", 4, True), ("tpr_at_fpr_0_01", "higher", 4, False), ("tpr_at_fpr_0_001", "higher", 4, False),
+               ("auc", "higher", 4, False), ("membership_advantage", "higher", 4, False), ("epsilon_lower_bound", "higher", 3, False)]
+    for order, (key, direction, precision, primary) in enumerate(metrics):
+        Metric.objects.create(competition=competition, task="membership-inference", key=key, label=key, direction=direction,
+                              precision=precision, primary=primary, order=order)
+    team_rows = Team.objects.bulk_create([Team(competition=competition, name=f"Team {i:04d}") for i in range(teams)])
+    start = timezone.now() - dt.timedelta(days=20)
+    subs = Submission.objects.bulk_create([
+        Submission(competition=competition, phase=phase, team=team_rows[i % teams], role="attack", task="membership-inference",
+                   kind="file", storage_path=f"bench/{i}", original_filename="predictions.csv", sha256=f"{i:064x}", size=1,
+                   status="finished", finished=start + dt.timedelta(minutes=i))
+        for i in range(submissions)
+    ], batch_size=2000)
+    import random
+
+    rng = random.Random(1)
+    scores = []
+    for sub in subs:
+        for split in ("public", "private"):
+            for key, *_ in metrics:
+                value = rng.random()
+                scores.append(Score(submission=sub, split=split, metric=key, value=value, ci_low=value * 0.9, ci_high=min(1, value * 1.1)))
+    Score.objects.bulk_create(scores, batch_size=5000)
+
+
+def start_servers(env: dict, count: int) -> tuple[int, list[subprocess.Popen], socket.socket]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4096)
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "daphne", "--fd", str(fd), "config.asgi:application"], cwd=ROOT, env=env,
+                         pass_fds=(fd,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(count)
+    ]
+    time.sleep(1.0)
+    wait_for_port(port)
+    return port, processes, listener
+
+
+# --------------------------------------------------------------------------- watchers
+
+
+def watcher_process(port: int, count: int, ready, results, go) -> None:
+    """``count`` websocket clients in one process: report readiness, then each update's arrival time."""
+    from websockets.asyncio.client import connect
+
+    async def one(arrivals: list) -> None:
+        async with connect(f"ws://127.0.0.1:{port}/ws/competitions/{SLUG}/leaderboard/", max_size=None,
+                           open_timeout=120, ping_interval=None) as ws:
+            snapshot = json.loads(await ws.recv())
+            assert snapshot["type"] == "snapshot"
+            ready.put(1)
+            while True:
+                message = await ws.recv()
+                received = time.time()
+                data = json.loads(message)
+                if data["type"] == "update":
+                    arrivals.append((received, len(data["leaderboard"]["rows"])))
+                    results.put(received)
+
+    async def main() -> None:
+        arrivals: list = []
+        tasks = []
+        for _ in range(count):
+            tasks.append(asyncio.create_task(one(arrivals)))
+            await asyncio.sleep(0.002)  # do not flood the accept queue
+        await asyncio.get_running_loop().run_in_executor(None, go.wait)
+        for task in tasks:
+            task.cancel()
+
+    asyncio.run(main())
+
+
+def measure_push(*, port: int, watchers: int, changes: int, client_processes: int) -> list[float]:
+    from django.db import transaction
+
+    from competitions.models import Competition, Team
+    from evaluation.services import scores_save
+    from evaluation.tasks.base import ScoreValue
+    from submissions.models import Submission
+
+    ready, results, go = mp.Queue(), mp.Queue(), mp.Event()
+    per = [watchers // client_processes + (1 if i < watchers % client_processes else 0) for i in range(client_processes)]
+    procs = [mp.Process(target=watcher_process, args=(port, n, ready, results, go), daemon=True) for n in per if n]
+    for p in procs:
+        p.start()
+    t = time.monotonic()
+    for _ in range(watchers):
+        ready.get(timeout=300)
+    print(f"{watchers} watchers connected and got their snapshot in {time.monotonic() - t:.1f} s")
+
+    competition = Competition.objects.get(slug=SLUG)
+    phase = competition.phases.get()
+    teams = list(Team.objects.filter(competition=competition)[:changes])
+    latencies: list[float] = []
+    for i in range(changes):
+        submission = Submission.objects.create(
+            competition=competition, phase=phase, team=teams[i % len(teams)], role="attack", task="membership-inference",
+            kind="file", storage_path=f"bench/new-{i}", original_filename="predictions.csv", sha256=f"{i:064x}", size=1,
+            status="scoring",
+        )
+        value = 0.99 - i * 0.001  # each change puts a team on top: every watcher must see a new board
+        committed: list[float] = []
+        with transaction.atomic():
+            transaction.on_commit(lambda: committed.append(time.time()))  # runs first: the moment of the commit
+            scores_save(submission=submission, scores={
+                split: {key: ScoreValue(value, value - 0.01, value + 0.01) for key in (
+                    "tpr_at_fpr_0_1", "tpr_at_fpr_0_01", "tpr_at_fpr_0_001", "auc", "membership_advantage", "epsilon_lower_bound")}
+                for split in ("public", "private")
+            })
+        arrivals = [results.get(timeout=30) for _ in range(watchers)]
+        latencies.extend(a - committed[0] for a in arrivals)
+        time.sleep(0.2)
+    go.set()
+    for p in procs:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.terminate()
+    return latencies
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def measure_gets(*, port: int, seconds: float, processes: int, threads: int) -> tuple[float, float]:
+    path = f"/api/v1/competitions/{SLUG}/leaderboard/"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    body = response.read()
+    assert response.status == 200, (response.status, body[:300])
+    conn.close()
+    counts = mp.Queue()
+    stop_at = time.time() + seconds + 1.0
+    procs = [mp.Process(target=get_process, args=(port, path, threads, stop_at, counts)) for _ in range(processes)]
+    for p in procs:
+        p.start()
+    total = sum(counts.get(timeout=seconds + 60) for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds, len(body)
+
+
+def get_process(port: int, path: str, threads: int, stop_at: float, counts) -> None:
+    done = [0] * threads
+    start_at = stop_at - 0.0
+
+    def loop(slot: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        begin = time.time()
+        while time.time() < start_at:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"GET {path}: {response.status}")
+            if time.time() >= begin + 1.0:  # the first second warms up and is not counted
+                done[slot] += 1
+        conn.close()
+
+    pool = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    counts.put(sum(done))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--watchers", type=int, default=1000)
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--submissions", type=int, default=10_000)
+    parser.add_argument("--teams", type=int, default=100)
+    parser.add_argument("--servers", type=int, default=max(1, min(4, (os.cpu_count() or 2) // 4)))
+    parser.add_argument("--client-processes", type=int, default=max(2, min(8, (os.cpu_count() or 2) // 2)))
+    parser.add_argument("--get-seconds", type=float, default=10)
+    parser.add_argument("--get-threads", type=int, default=8)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="arena-bench-"))
+    env, processes = environment(workdir)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    servers: list[subprocess.Popen] = []
+    try:
+        t = time.monotonic()
+        seed(teams=args.teams, submissions=args.submissions)
+        print(f"seeded {args.submissions} submissions from {args.teams} teams in {time.monotonic() - t:.1f} s "
+              f"({'PostgreSQL' if 'postgres' in env['DATABASE_URL'] else 'SQLite'}, Redis channel layer and cache)")
+        port, servers, listener = start_servers(env, args.servers)
+        print(f"{args.servers} daphne process(es) serving config.asgi on 127.0.0.1:{port}")
+
+        latencies = measure_push(port=port, watchers=args.watchers, changes=args.changes, client_processes=args.client_processes)
+        ms = [x * 1000 for x in latencies]
+        print(f"push latency, commit -> message received, {args.watchers} watchers x {args.changes} changes: "
+              f"p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms, mean {statistics.mean(ms):.1f} ms")
+
+        rate, size = measure_gets(port=port, seconds=args.get_seconds, processes=max(2, args.client_processes // 2), threads=args.get_threads)
+        print(f"leaderboard GET /api/v1/competitions/{SLUG}/leaderboard/ with {args.submissions + args.changes} submissions "
+              f"in the phase ({size:,} bytes): {rate:.0f} requests/s")
+        listener.close()
+    finally:
+        for p in servers + processes:
+            p.terminate()
+        for p in servers + processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
