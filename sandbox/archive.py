@@ -82,6 +82,29 @@ def _is_tar_header(block: bytes) -> bool:
     return len(block) >= 262 and block[257:262] == b"ustar"
 
 
+_MAX_META_HEADER = 64 * 1024
+_META_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+               tarfile.GNUTYPE_LONGLINK)
+
+
+class SafeTarInfo(tarfile.TarInfo):
+    """A TarInfo that refuses oversized pax and GNU long-name records before they are parsed.
+
+    ``tarfile`` reads such a record whole and runs a backtracking regular expression over
+    it: a few megabytes of digits take minutes of CPU. Real records are a few hundred bytes.
+    """
+
+    def _proc_member(self, tarfile_obj):
+        if self.type in _META_TYPES and self.size > _MAX_META_HEADER:
+            raise SubmissionArchiveInvalid(
+                f"a tar metadata record of {self.size} bytes (at most {_MAX_META_HEADER})",
+                member=self.name,
+            )
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise SubmissionArchiveInvalid("sparse files are not supported", member=self.name)
+        return super()._proc_member(tarfile_obj)
+
+
 def _open_tar_stream(path: Path, budget: int | None) -> tuple[IO[bytes], tarfile.TarFile]:
     """Open a plain or gzip tar for streaming, with the decompressed stream capped at ``budget``."""
     raw = open(path, "rb")
@@ -91,7 +114,7 @@ def _open_tar_stream(path: Path, budget: int | None) -> tuple[IO[bytes], tarfile
         stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if head == _GZIP_MAGIC else raw
         if budget is not None:
             stream = _BoundedReader(stream, budget)  # type: ignore[assignment]
-        return raw, tarfile.open(fileobj=stream, mode="r|")
+        return raw, tarfile.open(fileobj=stream, mode="r|", tarinfo=SafeTarInfo)
     except Exception:
         raw.close()
         raise
@@ -140,7 +163,7 @@ def is_docker_image_archive(path: Path | str, *, max_members: int = 100_000) -> 
                     layers = True
                 if (manifest and layers) or count >= max_members:
                     break
-    except (tarfile.TarError, OSError, EOFError):
+    except (tarfile.TarError, OSError, EOFError, SubmissionArchiveInvalid):
         return False
     return manifest and layers
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .archive import (
     ArchiveLimits,
+    SafeTarInfo,
     SubmissionArchiveInvalid,
     _BoundedReader,
     _clean_name,
@@ -59,7 +60,7 @@ def _open(path: Path, budget: int):
     head = raw.read(2)
     raw.seek(0)
     stream = gzip.GzipFile(fileobj=raw, mode="rb") if head == _GZIP else raw
-    return raw, tarfile.open(fileobj=_BoundedReader(stream, budget), mode="r|")
+    return raw, tarfile.open(fileobj=_BoundedReader(stream, budget), mode="r|", tarinfo=SafeTarInfo)
 
 
 def _read_json(tar: tarfile.TarFile, member: tarfile.TarInfo):
@@ -79,13 +80,15 @@ def _measure_layer(fh, member: str, budget: int) -> int:
     stream = gzip.GzipFile(fileobj=fh, mode="rb") if head == _GZIP else fh
     total = 0
     try:
-        with tarfile.open(fileobj=_BoundedReader(stream, budget), mode="r|") as layer:
+        with tarfile.open(fileobj=_BoundedReader(stream, budget), mode="r|", tarinfo=SafeTarInfo) as layer:
             for entry in layer:
                 total += max(entry.size, 0)
                 if total > budget:
                     raise _StreamBudgetExceeded
     except _StreamBudgetExceeded:
         raise ImageArchiveInvalid(f"the image unpacks to more than {budget} bytes", member=member) from None
+    except SubmissionArchiveInvalid as exc:
+        raise ImageArchiveInvalid(f"in a layer: {exc.problem}", member=member) from None
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ImageArchiveInvalid(f"not a readable layer ({exc})", member=member) from None
     return total

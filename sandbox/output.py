@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .archive import SubmissionArchiveInvalid, _BoundedReader, _clean_name, ArchiveLimits, _StreamBudgetExceeded
+from .archive import (
+    ArchiveLimits,
+    SafeTarInfo,
+    SubmissionArchiveInvalid,
+    _BoundedReader,
+    _clean_name,
+    _StreamBudgetExceeded,
+)
 
 _CHUNK = 1 << 16
 
@@ -75,7 +82,7 @@ def copy_output_tar(
     names_limits = ArchiveLimits()
     created_dirs: set[str] = set()
     try:
-        with tarfile.open(fileobj=bounded, mode="r|") as tar:
+        with tarfile.open(fileobj=bounded, mode="r|", tarinfo=SafeTarInfo) as tar:
             for member in tar:
                 parts = [p for p in member.name.split("/") if p not in ("", ".")]
                 rel = "/".join(parts[strip_components:])
@@ -124,7 +131,7 @@ def copy_output_tar(
                     break
     except _StreamBudgetExceeded:
         result.truncated = True
-    except (tarfile.TarError, EOFError, FileExistsError) as exc:
+    except (tarfile.TarError, EOFError, FileExistsError, SubmissionArchiveInvalid) as exc:
         if bounded.consumed == 0:
             return result  # nothing was sent at all: the program never got to run
         # A damaged or forged stream: keep what was copied and say so.

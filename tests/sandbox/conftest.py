@@ -1,0 +1,151 @@
+"""Fixtures for the sandbox suite: real backends, small limits, and a health check after each run.
+
+Docker tests need a reachable engine and the runtime image (sandbox/runtime/build). Outside
+CI they are skipped with the reason; with ``CI`` set their absence fails the suite, so a
+broken CI machine can never pass by skipping the escape tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+import sandbox
+from sandbox import Limits, RunResult, RunSpec
+from sandbox.docker_backend import LABEL
+from sandbox.process_backend import ProcessBackend
+from sandbox.runner import _backend
+
+RUNTIME_IMAGE = "anomed-arena-runtime:latest"
+SMALL = Limits(wall_seconds=5, memory_mb=256, cpus=1.0, pids=64, open_files=256,
+               output_mb=4, tmp_mb=8, log_bytes=64 * 1024)
+
+
+def _docker_problem() -> str | None:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+        return f"no Docker engine answers ({exc}); run .ci/start-docker"
+    try:
+        client.images.get(RUNTIME_IMAGE)
+    except Exception:
+        return f"image {RUNTIME_IMAGE} is missing; run sandbox/runtime/build"
+    return None
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    problem = _docker_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI requires the Docker backend: {problem}")
+        pytest.skip(problem)
+    import docker
+
+    return docker.from_env(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def process_ready():
+    if not ProcessBackend().available():
+        if os.environ.get("CI"):
+            pytest.fail("CI requires the process backend (bubblewrap, or unshare as root)")
+        pytest.skip("neither bubblewrap nor unshare-as-root is usable here")
+
+
+@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "process"])
+def backend(request) -> str:
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")
+    else:
+        request.getfixturevalue("process_ready")
+    return request.param
+
+
+@pytest.fixture
+def docker_backend(docker_engine) -> str:
+    return "docker"
+
+
+class Runner:
+    """Writes a submission, runs it on one backend, and checks the backend afterwards."""
+
+    def __init__(self, backend: str, root: Path):
+        self.backend = backend
+        self.root = root
+        self.input_dir = root / "input"
+        self.input_dir.mkdir(mode=0o755)
+        (self.input_dir / "public.csv").write_text("id,age\n1,42\n")
+        os.chmod(self.input_dir / "public.csv", 0o644)
+        os.chmod(root, 0o755)
+        self.runs = 0
+
+    def __call__(self, source: str, *, limits: Limits = SMALL, env: dict | None = None,
+                 command: tuple[str, ...] = ("python3", "main.py"), files: dict | None = None) -> RunResult:
+        self.runs += 1
+        sub = self.root / f"submission{self.runs}"
+        sub.mkdir(mode=0o755)
+        (sub / "main.py").write_text(textwrap.dedent(source))
+        for name, content in (files or {}).items():
+            (sub / name).write_text(content)
+        for path in sub.iterdir():
+            os.chmod(path, 0o644)
+        self.output_dir = self.root / f"output{self.runs}"
+        spec = RunSpec(submission_dir=sub, input_dir=self.input_dir, command=command,
+                       env={"ARENA_TASK": "test", "ARENA_ROLE": "attack", "ARENA_INPUT": "/input",
+                            "ARENA_OUTPUT": "/output", "ARENA_SEED": "1", **(env or {})},
+                       limits=limits, image=RUNTIME_IMAGE,
+                       labels={"org.anomed-arena.test": "1"})
+        return sandbox.run(spec, output_dir=self.output_dir, backend=self.backend)
+
+    def report(self, result: RunResult) -> dict:
+        """The JSON object a probe program printed as its last stdout line."""
+        lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+        assert lines, f"no report from the program: stdout={result.stdout!r} stderr={result.stderr!r}"
+        return json.loads(lines[-1])
+
+
+def assert_ready(runner: Runner) -> None:
+    """A trivial program must work right after whatever the previous run did."""
+    result = runner("open('/output/ok.txt', 'w').write('ok')\n")
+    assert result.ok, (result.failure, result.message, result.stderr)
+    assert result.output_files == {"ok.txt": 2}
+
+
+def leftover_containers(client) -> list:
+    return client.containers.list(all=True, filters={"label": LABEL})
+
+
+@pytest.fixture
+def run(backend, tmp_path):
+    runner = Runner(backend, tmp_path)
+    yield runner
+    assert_ready(runner)
+    if backend == "docker":
+        import docker
+
+        client = docker.from_env()
+        assert leftover_containers(client) == []
+        assert client.volumes.list(filters={"label": LABEL}) == []
+
+
+@pytest.fixture
+def canary() -> str:
+    return f"canary-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def _private_storage():
+    """The suite-wide autouse fixture configures Django storage; the sandbox needs no Django.
+
+    Overridden here so ``pytest -p no:django tests/sandbox`` runs where Django is absent.
+    """
+    yield None
