@@ -507,8 +507,8 @@ def _after_pair(result: ArenaResult) -> None:
     _defense_scores_update(defense)
     if attack.status == Submission.FINISHED:
         _attack_scores_update(attack)
-    else:
-        _attack_settle(attack.pk)
+    elif _attack_settle(attack.pk):
+        return  # the attack's status change pushed the boards already
     push.leaderboard_changed(defense.phase)
 
 
@@ -653,16 +653,16 @@ def _attack_scores_update(attack: Submission) -> None:
     _scores_replace(attack, attack_success_scores(attack), keys=None)
 
 
-def _attack_settle(attack_id: int) -> None:
-    """Finish an attack whose row is done (or fail it when every pair failed)."""
+def _attack_settle(attack_id: int) -> bool:
+    """Finish an attack whose row is done (or fail it when every pair failed); True when it did."""
     from . import services
 
     attack = Submission.objects.select_for_update().select_related("competition", "phase", "team").get(pk=attack_id)
     if attack.status != Submission.SCORING:
-        return
+        return False
     results = list(ArenaResult.objects.filter(attack=attack))
     if any(r.status in ArenaResult.PENDING for r in results):
-        return
+        return False
     if results and not any(r.status == ArenaResult.FINISHED for r in results):
         first = next((r for r in results if r.failure_class != Submission.CANCELLED), results[0])
         failure = first.failure_class if first.failure_class in dict(Submission.FAILURE_CLASSES) else Submission.INFRASTRUCTURE
@@ -670,8 +670,9 @@ def _attack_settle(attack_id: int) -> None:
             submission=attack, status=Submission.FAILED, failure_class=failure,
             error=f"The attack failed against all {len(results)} defense(s). The first failure: {first.message}",
         )
-        return
+        return True
     services.scores_save(submission=attack, scores=attack_success_scores(attack))
+    return True
 
 
 # --------------------------------------------------------------------------- reaping
