@@ -239,6 +239,17 @@ def _pair_get_or_create(attack: Submission, defense: Submission) -> tuple[ArenaR
         return ArenaResult.objects.get(attack=attack, defense=defense), False
 
 
+def _pair_reset(result: ArenaResult, defense: Submission) -> None:
+    fields = {
+        "release_sha256": defense.release_sha256, "status": ArenaResult.QUEUED, "scores": {}, "failure_class": "",
+        "message": "", "run": None, "reused_from": None, "started": None, "finished": None, "attempts": 0,
+        "seed": pair_seed(competition=defense.competition, attack=result.attack, release_sha256=defense.release_sha256),
+    }
+    for name, value in fields.items():
+        setattr(result, name, value)
+    result.save(update_fields=list(fields))
+
+
 def _team_key(submission: Submission) -> str:
     return "organizer" if submission.is_baseline else f"team-{submission.team_id}"
 
@@ -318,6 +329,8 @@ def arena_schedule_for(*, submission: Submission) -> list[ArenaResult]:
         for attack, defense in pairs:
             result, _ = _pair_get_or_create(attack, defense)
             result.attack, result.defense = attack, defense
+            if result.release_sha256 != defense.release_sha256 and result.status not in ArenaResult.PENDING:
+                _pair_reset(result, defense)  # the defense was evaluated again and wrote another release
             if result.status == ArenaResult.QUEUED:
                 source = _cached(result, phase)
                 if source is not None and _reuse(result, source):
@@ -502,8 +515,8 @@ def _finish(result: ArenaResult, outcome: _Outcome) -> None:
 
 def _after_pair(result: ArenaResult) -> None:
     # Attack first, then defense: the order in which an attack's row start takes them.
-    attack = Submission.objects.select_for_update().select_related("competition", "phase", "team").get(pk=result.attack_id)
-    defense = Submission.objects.select_for_update().select_related("competition", "phase", "team").get(pk=result.defense_id)
+    attack = Submission.objects.select_for_update(of=("self",)).select_related("competition", "phase", "team").get(pk=result.attack_id)
+    defense = Submission.objects.select_for_update(of=("self",)).select_related("competition", "phase", "team").get(pk=result.defense_id)
     _defense_scores_update(defense)
     if attack.status == Submission.FINISHED:
         _attack_scores_update(attack)
@@ -657,7 +670,7 @@ def _attack_settle(attack_id: int) -> bool:
     """Finish an attack whose row is done (or fail it when every pair failed); True when it did."""
     from . import services
 
-    attack = Submission.objects.select_for_update().select_related("competition", "phase", "team").get(pk=attack_id)
+    attack = Submission.objects.select_for_update(of=("self",)).select_related("competition", "phase", "team").get(pk=attack_id)
     if attack.status != Submission.SCORING:
         return False
     results = list(ArenaResult.objects.filter(attack=attack))

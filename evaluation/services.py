@@ -191,7 +191,7 @@ def submission_evaluate(*, submission_id: int) -> None:
     """Evaluate one submission. Safe to call twice: only a queued (or interrupted) one is run."""
     with transaction.atomic():
         submission = (
-            Submission.objects.select_for_update().select_related("competition", "phase", "team").filter(pk=submission_id).first()
+            Submission.objects.select_for_update(of=("self",)).select_related("competition", "phase", "team").filter(pk=submission_id).first()
         )
         if submission is None or submission.status not in (Submission.QUEUED, Submission.RUNNING, Submission.SCORING):
             return
