@@ -12,6 +12,12 @@ count half): 0.9 means "closer than 90 % of known non-members".
 
 from __future__ import annotations
 
+import os
+
+# The sandbox grants one CPU: more BLAS/OpenMP threads than that only contend for it.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 import pandas as pd
 

@@ -4,6 +4,12 @@ The reference point every other defense is measured against: perfect utility, an
 whatever the attacks achieve here is the risk of publishing the data as it is.
 """
 
+import os
+
+# The sandbox grants one CPU: more BLAS/OpenMP threads than that only contend for it.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import shutil
 
 import arena_tables as at

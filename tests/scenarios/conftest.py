@@ -1,0 +1,97 @@
+"""Shared fixtures: the bundles are built once per session, and baselines run as the sandbox runs them.
+
+The checks use the server's own code wherever it exists — ``competitions.bundles`` reads
+the manifests, the task types in ``evaluation.tasks`` check the data, build each run's
+/input, validate outputs and compute scores — so a bundle that passes here imports and
+runs on the server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scenarios import build as scenario_build
+
+ARENA = "discharge-arena"
+
+
+def run_program(folder: Path, input_dir: Path, output_dir: Path, *, task: str, role: str, seed: int = 0, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``folder/main.py`` like the sandbox: cwd is the submission, only ARENA_* in the environment."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ARENA_TASK": task,
+        "ARENA_ROLE": role,
+        "ARENA_INPUT": str(input_dir),
+        "ARENA_OUTPUT": str(output_dir),
+        "ARENA_SEED": str(seed),
+    }
+    done = subprocess.run([sys.executable, "main.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{folder.name} failed:\n{done.stderr[-3000:]}"
+    return done
+
+
+def task_data(bundle: Path):
+    """The bundle read by the server's reader, and its files as the task types take them."""
+    from competitions.bundles import bundle_read
+    from evaluation.tasks import Schema, TaskData
+
+    spec = bundle_read(bundle)
+    schema = spec.schema if isinstance(spec.schema, Schema) else Schema.from_json(spec.schema)
+    return spec, TaskData(files={d.name: bundle / d.file for d in spec.data}, schema=schema, options=dict(spec.options))
+
+
+class AllPublic:
+    """Every id on the public split: tests score whole outputs at once."""
+
+    def split_of(self, ids: pd.Series) -> pd.Series:
+        return pd.Series("public", index=ids.index)
+
+
+@pytest.fixture(autouse=True)
+def _private_storage():
+    """Scenario tests touch no Django storage; this replaces the suite-wide fixture that needs
+    pytest-django, so they also run with ``-p no:django``."""
+    yield None
+
+
+def code_of(baseline) -> str:
+    """The baseline's folder name under baselines/ (e.g. ``qi_linkage``)."""
+    return Path(baseline.path).name
+
+
+@pytest.fixture(scope="session")
+def bundles(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bundles")
+    scenario_build.build(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def arena_releases(bundles, tmp_path_factory) -> dict[str, Path]:
+    """Each defense baseline's release of the arena's hidden training records, made as the server makes it."""
+    from evaluation.tasks import get_task
+
+    bundle = bundles / ARENA
+    spec, data = task_data(bundle)
+    task = get_task("tabular-anonymization")
+    root = tmp_path_factory.mktemp("arena-defenses")
+
+    def one(baseline) -> tuple[str, Path]:
+        name = code_of(baseline)
+        prepared = task.prepare(data=data, dest=root / name / "input", check=False, seed=7)
+        out = root / name / "output"
+        run_program(spec.root / baseline.path, prepared.input_dir, out, task=task.name, role="defense", seed=7)
+        task.validate(path=out / "release.csv", prepared=prepared)
+        return name, out / "release.csv"
+
+    defenses = [b for b in spec.baselines if b.role == "defense"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, defenses))
