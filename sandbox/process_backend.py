@@ -154,8 +154,12 @@ class ProcessBackend:
         config["output_fd"] = out_pipe[1]
         with tempfile.TemporaryDirectory(prefix="arena-proc-") as scratch:
             if method == "bwrap":
+                preexec = None
+                if os.geteuid() == 0:
+                    submission, input_dir, portal = _portal(scratch, submission, input_dir)
                 argv, fds = self._bwrap_argv(spec, config, submission, input_dir)
-                preexec = _drop_to_run_user if os.geteuid() == 0 else None
+                if os.geteuid() == 0:
+                    argv = portal + argv
             else:
                 argv, fds = self._unshare_argv(spec, config, submission, input_dir, scratch)
                 preexec = None
@@ -187,6 +191,9 @@ class ProcessBackend:
         argv += ["--size", str(limits.output_mb * _MIB), "--perms", "0700", "--tmpfs", "/output"]
         argv += ["--ro-bind", submission, "/submission", "--ro-bind", input_dir, "/input"]
         argv += ["--ro-bind-data", data(INIT_SOURCE.read_text()), "/.sandbox_init.py"]
+        # The root bwrap builds is a tmpfs without a size cap: once every mount point exists,
+        # make it read-only so /output and /tmp are the only places to write.
+        argv += ["--remount-ro", "/"]
         argv += ["--chdir", "/submission", "--", SYSTEM_PYTHON, "-I", "-S", "/.sandbox_init.py",
                  json.dumps(config), "--", *spec.command]
         return argv, data_fds
@@ -286,6 +293,31 @@ class ProcessBackend:
             output_truncated=bool(copied and (copied.truncated or _looks_full(files, limits.output_mb * _MIB))),
             backend=self.name, output_skipped=tuple(copied.skipped) if copied else (),
         )
+
+
+def _portal(scratch: str, submission: str, input_dir: str) -> tuple[str, str, list[str]]:
+    """As root: make the run's directories reachable by the run user without exposing them.
+
+    bubblewrap runs as uid 65534 and must open the directories it binds, but they usually sit
+    under 0700 temporary directories. In a private mount namespace of this run only, they are
+    bind-mounted onto two empty directories under a 0711 portal, and bubblewrap is started from
+    there with root's privileges dropped. Returns the portal paths and the command prefix.
+    """
+    portal = os.path.join(scratch, "portal")
+    os.mkdir(portal)
+    os.chmod(scratch, 0o711)
+    os.chmod(portal, 0o711)
+    targets = []
+    for name in ("submission", "input"):
+        os.mkdir(os.path.join(portal, name), 0o755)
+        targets.append(os.path.join(portal, name))
+    script = (
+        'mount --bind -o ro "$1" "$3" && mount --bind -o ro "$2" "$4" && shift 4 && '
+        f'exec setpriv --reuid {RUN_UID} --regid {RUN_UID} --clear-groups --inh-caps=-all "$@"'
+    )
+    prefix = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "portal",
+              submission, input_dir, *targets]
+    return targets[0], targets[1], prefix
 
 
 def _looks_full(files: dict[str, int], cap: int) -> bool:

@@ -87,6 +87,8 @@ class Runner:
         os.chmod(self.input_dir / "public.csv", 0o644)
         os.chmod(root, 0o755)
         self.runs = 0
+        # Other test sessions may share the engine: find this test's containers by its own label.
+        self.test_label = uuid.uuid4().hex
 
     def __call__(self, source: str, *, limits: Limits = SMALL, env: dict | None = None,
                  command: tuple[str, ...] = ("python3", "main.py"), files: dict | None = None) -> RunResult:
@@ -103,7 +105,7 @@ class Runner:
                        env={"ARENA_TASK": "test", "ARENA_ROLE": "attack", "ARENA_INPUT": "/input",
                             "ARENA_OUTPUT": "/output", "ARENA_SEED": "1", **(env or {})},
                        limits=limits, image=RUNTIME_IMAGE,
-                       labels={"org.anomed-arena.test": "1"})
+                       labels={"org.anomed-arena.test": self.test_label})
         return sandbox.run(spec, output_dir=self.output_dir, backend=self.backend)
 
     def report(self, result: RunResult) -> dict:
@@ -120,8 +122,9 @@ def assert_ready(runner: Runner) -> None:
     assert result.output_files == {"ok.txt": 2}
 
 
-def leftover_containers(client) -> list:
-    return client.containers.list(all=True, filters={"label": LABEL})
+def leftovers(client, runner: Runner) -> list:
+    selector = {"label": [LABEL, f"org.anomed-arena.test={runner.test_label}"]}
+    return client.containers.list(all=True, filters=selector) + client.volumes.list(filters=selector)
 
 
 @pytest.fixture
@@ -133,8 +136,7 @@ def run(backend, tmp_path):
         import docker
 
         client = docker.from_env()
-        assert leftover_containers(client) == []
-        assert client.volumes.list(filters={"label": LABEL}) == []
+        assert leftovers(client, runner) == []
 
 
 @pytest.fixture
