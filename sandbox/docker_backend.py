@@ -102,9 +102,10 @@ def container_kwargs(
     }
     kwargs: dict[str, Any] = {
         "image": spec.image,
-        "command": list(keeper),
-        # The image's ENTRYPOINT must not wrap the keeper: it runs later, as the program.
-        "entrypoint": [],
+        # The image's ENTRYPOINT must not wrap the keeper (it runs later, as the program), and
+        # an empty list would mean "the image's": so the keeper is the entrypoint itself.
+        "entrypoint": list(keeper[:1]),
+        "command": list(keeper[1:]),
         "user": RUN_USER,
         "environment": dict(spec.env),
         "labels": labels,
@@ -236,9 +237,17 @@ class DockerBackend:
             kwargs = container_kwargs(spec, output_volume=volume.name, run_id=run_id)
             container = client.containers.create(name=f"arena-{run_id}", **kwargs)
             container.start()
-            exec_id = api.exec_create(
-                container.id, command, user=RUN_USER, workdir=workdir
-            )["Id"]
+            try:
+                exec_id = api.exec_create(container.id, command, user=RUN_USER, workdir=workdir)["Id"]
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # 409: the container is no longer running
+                    raise
+                if spec.use_image_entrypoint:
+                    raise _ProgramCannotStart(
+                        "the image cannot keep its sandbox alive: it needs a `sleep` command "
+                        "(coreutils or busybox) on its PATH"
+                    ) from None
+                raise
             chunks = api.exec_start(exec_id, stream=True, demux=True)
             started = time.monotonic()
             reader = _StreamReader(chunks, limits.log_bytes)
