@@ -1,0 +1,68 @@
+"""Measure a backend's per-run overhead on trivial programs.
+
+    python -m sandbox.overhead [--runs 20] [--backend docker|process] [--image IMAGE]
+
+Prints the median wall time of ``sandbox.run`` for ``true`` and ``python3 -c pass`` and, for
+the docker backend, of ``docker run --rm --network none IMAGE true`` as the engine's floor.
+Overhead is the run's total time minus the program's own ``wall_seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from . import runner
+from .spec import Limits, RunSpec
+
+
+def _measure(fn, runs: int) -> list[float]:
+    fn()  # warm-up: connection pool, page cache
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--backend", default="docker", choices=runner.BACKENDS)
+    parser.add_argument("--image", default="anomed-arena-runtime:latest")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "sub").mkdir()
+        (root / "in").mkdir()
+        for command in (("true",), ("python3", "-c", "pass")):
+            spec = RunSpec(root / "sub", root / "in", command=command, image=args.image,
+                           limits=Limits(wall_seconds=30, memory_mb=256))
+            programs: list[float] = []
+
+            def once() -> None:
+                out = root / "out"
+                shutil.rmtree(out, ignore_errors=True)
+                result = runner.run(spec, output_dir=out, backend=args.backend)
+                assert result.ok, result.message
+                programs.append(result.wall_seconds)
+
+            totals = _measure(once, args.runs)
+            total, program = statistics.median(totals), statistics.median(programs[1:])
+            print(f"{args.backend:8} {' '.join(command):20} total {total * 1000:6.0f} ms  "
+                  f"program {program * 1000:5.0f} ms  overhead {(total - program) * 1000:6.0f} ms")
+        if args.backend == "docker":
+            cli = ["docker", "run", "--rm", "--network", "none", args.image, "true"]
+            floor = statistics.median(_measure(lambda: subprocess.run(cli, check=True), args.runs))
+            print(f"{'cli':8} {'docker run true':20} total {floor * 1000:6.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
