@@ -54,12 +54,9 @@ class _Queries:
         )
 
 
-def _term_mask(column_values: np.ndarray, op: int, values: np.ndarray) -> np.ndarray:
-    """(len(values), n_rows) matches of one predicate kind on one column. NaN is
-    missing: it satisfies only ISNULL (a comparison with a missing value is false,
-    as in SQL and polars)."""
-    x = column_values[None, :]
-    v = values[:, None]
+def _term_mask(x: np.ndarray, op: np.ndarray | int, v: np.ndarray) -> np.ndarray:
+    """Elementwise truth of ``x <op> v``. NaN is missing: it satisfies only ISNULL
+    (a comparison with a missing value is false, as in SQL and polars)."""
     if op == EQ:
         return x == v
     if op == NE:
@@ -72,42 +69,126 @@ def _term_mask(column_values: np.ndarray, op: int, values: np.ndarray) -> np.nda
         return x > v
     if op == GE:
         return x >= v
-    missing = np.isnan(column_values)[None, :]
     if op == ISNULL:
-        return np.repeat(missing, len(values), axis=0)
+        return np.isnan(x)
     if op == NOTNULL:
-        return np.repeat(~missing, len(values), axis=0)
+        return ~np.isnan(x)
+    if op == PAD:
+        return np.ones(np.shape(x), dtype=bool)
     raise ValueError(f"unknown operator {op}")
 
 
-def _evaluate(table: np.ndarray, queries: _Queries, *, keep_matches: bool = False):
-    """Number of rows of ``table`` (columns × rows) each query matches, and with
-    ``keep_matches`` the sparse (query × row) match matrix. Queries are taken in
-    blocks and, within a block, grouped by (term, column, operator) so that every
-    comparison is one broadcast numpy operation."""
-    n_rows = table.shape[1]
-    counts = np.zeros(len(queries), dtype=np.int64)
-    blocks = []
-    step = max(1, _BLOCK_CELLS // max(n_rows, 1))
-    for start in range(0, len(queries), step):
-        stop = min(start + step, len(queries))
-        mask = np.ones((stop - start, n_rows), dtype=bool)
-        for t in range(queries.columns.shape[1]):
-            cols = queries.columns[start:stop, t]
-            ops = queries.ops[start:stop, t]
-            vals = queries.values[start:stop, t]
-            kinds = cols * 16 + ops
-            for kind in np.unique(kinds):
-                op = int(kind % 16)
+class _IndexedTable:
+    """A table (columns × rows, NaN missing) with every column sorted once, so the
+    rows satisfying any single predicate form one or two runs of the sort order
+    found by binary search — the candidate rows of a query without a scan."""
+
+    def __init__(self, table: np.ndarray):
+        self.table = table
+        self.n_rows = table.shape[1]
+        self.order = np.argsort(table, axis=1, kind="stable")  # NaN sorts last
+        self.sorted = np.take_along_axis(table, self.order, axis=1)
+        self.n_present = (~np.isnan(table)).sum(axis=1)
+
+    def runs(self, columns: np.ndarray, ops: np.ndarray, values: np.ndarray):
+        """For each predicate, up to two half-open runs ``[lo, hi)`` of its
+        column's sort order holding exactly the rows that satisfy it."""
+        n = len(columns)
+        lo1, hi1 = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        lo2, hi2 = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        left, right = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        present = self.n_present[columns]
+        for j in np.unique(columns):
+            rows = np.flatnonzero(columns == j)
+            column = self.sorted[j, : self.n_present[j]]
+            v = values[rows]
+            finite = ~np.isnan(v)
+            left[rows[finite]] = np.searchsorted(column, v[finite], side="left")
+            right[rows[finite]] = np.searchsorted(column, v[finite], side="right")
+        for op, (a, b) in {
+            EQ: (left, right),
+            LT: (np.zeros(n, np.int64), left),
+            LE: (np.zeros(n, np.int64), right),
+            GT: (right, present),
+            GE: (left, present),
+            ISNULL: (present, np.full(n, self.n_rows)),
+            NOTNULL: (np.zeros(n, np.int64), present),
+            PAD: (np.zeros(n, np.int64), np.full(n, self.n_rows)),
+            NE: (np.zeros(n, np.int64), left),
+        }.items():
+            sel = ops == op
+            lo1[sel], hi1[sel] = a[sel], b[sel]
+        ne = ops == NE
+        lo2[ne], hi2[ne] = right[ne], present[ne]
+        return lo1, hi1, lo2, hi2
+
+
+def _expand_runs(query_ids: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(query id, position in sort order) for every position of every run."""
+    lengths = np.maximum(hi - lo, 0)
+    total = int(lengths.sum())
+    owners = np.repeat(query_ids, lengths)
+    starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
+    return owners, starts + np.arange(total)
+
+
+def _evaluate(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool = False):
+    """Number of rows each query matches (and with ``keep_matches`` the sparse
+    query × row match matrix).
+
+    Every term's match count is exact from the sorted columns; each query's
+    candidate rows are those of its most selective term (e.g. one postcode), and
+    only those candidates are checked against the other terms. The work is
+    proportional to the candidates, not to queries × rows.
+    """
+    n_queries, n_terms = queries.columns.shape
+    lo1, hi1, lo2, hi2 = (
+        a.reshape(n_queries, n_terms)
+        for a in indexed.runs(queries.columns.ravel(), queries.ops.ravel(), queries.values.ravel())
+    )
+    sizes = (hi1 - lo1) + np.maximum(hi2 - lo2, 0)
+    term_order = np.argsort(sizes, axis=1, kind="stable")
+    best = term_order[:, 0]
+    counts = np.zeros(n_queries, dtype=np.int64)
+    matched_queries, matched_rows = [], []
+    # blocks of queries whose candidates total about _BLOCK_CELLS pairs
+    best_sizes = sizes[np.arange(n_queries), best] if n_terms else np.zeros(n_queries, np.int64)
+    cumulative = np.cumsum(best_sizes)
+    start = 0
+    while start < n_queries:
+        done = cumulative[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(cumulative, done + _BLOCK_CELLS, side="right")))
+        ids = np.arange(start, stop)
+        b = best[ids]
+        first_cols = queries.columns[ids, b]
+        owners_1, positions_1 = _expand_runs(ids, lo1[ids, b], hi1[ids, b])
+        owners_2, positions_2 = _expand_runs(ids, lo2[ids, b], hi2[ids, b])
+        owners = np.concatenate([owners_1, owners_2])
+        positions = np.concatenate([positions_1, positions_2])
+        rows = indexed.order[first_cols[owners - start], positions]
+        flat_table = indexed.table.ravel()
+        # remaining terms, most selective first; pairs that fail are dropped at once
+        for rank in range(1, n_terms):
+            term = term_order[owners, rank]
+            ops_k = queries.ops[owners, term]
+            cells = queries.columns[owners, term] * indexed.n_rows + rows
+            vals_k = queries.values[owners, term]
+            ok = np.ones(len(owners), dtype=bool)
+            for op in np.flatnonzero(np.bincount(ops_k, minlength=NOTNULL + 1)):
                 if op == PAD:
                     continue
-                rows = np.flatnonzero(kinds == kind)
-                mask[rows] &= _term_mask(table[int(kind // 16)], op, vals[rows])
-        counts[start:stop] = mask.sum(axis=1)
+                sel = np.flatnonzero(ops_k == op)
+                ok[sel] = _term_mask(flat_table[cells[sel]], int(op), vals_k[sel])
+            owners, rows = owners[ok], rows[ok]
+        counts[start:stop] = np.bincount(owners - start, minlength=stop - start)
         if keep_matches:
-            blocks.append(sparse.csr_matrix(mask))
+            matched_queries.append(owners)
+            matched_rows.append(rows)
+        start = stop
     if keep_matches:
-        matches = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, n_rows), dtype=bool)
+        q = np.concatenate(matched_queries) if matched_queries else np.empty(0, np.int64)
+        r = np.concatenate(matched_rows) if matched_rows else np.empty(0, np.int64)
+        matches = sparse.csr_matrix((np.ones(len(q)), (q, r)), shape=(n_queries, indexed.n_rows))
         return counts, matches
     return counts
 
@@ -168,7 +249,7 @@ def _random_column_sets(n_queries: int, n_columns: int, n_cols: int, rng) -> np.
 
 
 def _multivariate_queries(
-    release: np.ndarray, ordered: np.ndarray, n_queries: int, n_cols: int, max_attempts: int, rng
+    indexed: _IndexedTable, ordered: np.ndarray, n_queries: int, n_cols: int, max_attempts: int, rng
 ) -> tuple[_Queries, int]:
     """anonymeter's multivariate attack: take a random release record and
     ``n_cols`` random columns; each term is ``col == value`` for categorical
@@ -176,6 +257,7 @@ def _multivariate_queries(
     ``col <= value`` otherwise (``col IS NULL`` for a missing value). Queries that
     single out in the release are kept, without duplicates, until ``n_queries``
     are found or ``max_attempts`` records have been tried."""
+    release = indexed.table
     n_columns, n_rows = release.shape
     with np.errstate(all="ignore"):
         medians = np.array([np.nanmedian(release[j]) if ordered[j] and not np.isnan(release[j]).all() else np.nan for j in range(n_columns)])
@@ -191,7 +273,7 @@ def _multivariate_queries(
         ops = np.where(ordered[cols] & (vals > medians[cols]), GE, np.where(ordered[cols], LE, EQ)).astype(np.int8)
         ops[np.isnan(vals)] = ISNULL
         candidates = _Queries(cols, ops, vals)
-        singles = np.flatnonzero(_evaluate(release, candidates) == 1)
+        singles = np.flatnonzero(_evaluate(indexed, candidates) == 1)
         keep = []
         for q in singles:
             key = cols[q].tobytes() + ops[q].tobytes() + np.nan_to_num(vals[q], nan=np.inf).tobytes()
@@ -308,6 +390,7 @@ def singling_out_risk(
     warnings: list[str] = []
     tables = [t[columns].drop_duplicates() for t in (release, original, control)]
     (release_x, original_x, control_x), ordered = _encode(tables, columns)
+    release_ix, original_ix, control_ix = (_IndexedTable(x) for x in (release_x, original_x, control_x))
 
     if mode == "univariate":
         queries = _univariate_queries(release_x, ordered, rng).subset(slice(0, n_attacks))
@@ -319,7 +402,7 @@ def singling_out_risk(
         if n_cols < 1:
             raise ValueError(f"n_cols must be positive, got {n_cols}")
         attempts_cap = max_attempts if max_attempts is not None else 100 * n_attacks
-        queries, attempts = _multivariate_queries(release_x, ordered, n_attacks, n_cols, attempts_cap, rng)
+        queries, attempts = _multivariate_queries(release_ix, ordered, n_attacks, n_cols, attempts_cap, rng)
         baseline_cols = n_cols
     if len(queries) < n_attacks:
         warnings.append(
@@ -327,10 +410,10 @@ def singling_out_risk(
             f"(requested {n_attacks}); attack and control rates are over {len(queries)} queries"
         )
 
-    attack_successes = int(np.sum(_evaluate(original_x, queries) == 1))
+    attack_successes = int(np.sum(_evaluate(original_ix, queries) == 1))
     n_original, n_control = original_x.shape[1], control_x.shape[1]
     if len(queries) and n_control != n_original:
-        control_counts, matches = _evaluate(control_x, queries, keep_matches=True)
+        control_counts, matches = _evaluate(control_ix, queries, keep_matches=True)
         control_successes = float(np.sum(control_counts == 1))
         try:
             control_successes *= _size_correction(matches, n_control, n_original, rng)
@@ -343,10 +426,10 @@ def singling_out_risk(
             warnings.append("size-corrected control successes exceeded the number of queries; capped")
             control_successes = float(len(queries))
     else:
-        control_successes = int(np.sum(_evaluate(control_x, queries) == 1))
+        control_successes = int(np.sum(_evaluate(control_ix, queries) == 1))
 
     baseline = _random_queries(release_x, ordered, n_attacks, baseline_cols, rng)
-    baseline_successes = int(np.sum(_evaluate(original_x, baseline) == 1))
+    baseline_successes = int(np.sum(_evaluate(original_ix, baseline) == 1))
     return build_risk(
         SuccessRate.from_counts(attack_successes, len(queries), confidence),
         SuccessRate.from_counts(control_successes, len(queries), confidence),
