@@ -61,13 +61,19 @@ def process_ready():
         pytest.skip("neither bubblewrap nor unshare-as-root is usable here")
 
 
-@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "process"])
-def backend(request) -> str:
+@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "process", "process-unshare"])
+def backend(request, monkeypatch) -> str:
+    """The backend name a test runs on; ``process-unshare`` forces the process backend's
+    fallback (used where bubblewrap is missing), which needs root."""
     if request.param == "docker":
         request.getfixturevalue("docker_engine")
-    else:
-        request.getfixturevalue("process_ready")
-    return request.param
+        return "docker"
+    request.getfixturevalue("process_ready")
+    if request.param == "process-unshare":
+        if os.geteuid() != 0:
+            pytest.skip("the unshare fallback needs root")
+        monkeypatch.setattr(_backend("process"), "_method", "unshare")
+    return "process"
 
 
 @pytest.fixture
