@@ -313,7 +313,7 @@ def arena_schedule_for(*, submission: Submission) -> list[ArenaResult]:
     if not competition.is_arena:
         return []
     with transaction.atomic():
-        phase = Phase.objects.select_for_update().select_related("competition").get(pk=submission.phase_id)
+        phase = Phase.objects.select_for_update(of=("self",)).select_related("competition").get(pk=submission.phase_id)
         if submission.role == Submission.DEFENSE:
             if submission.status != Submission.FINISHED or not submission.release_sha256 or submission.task != competition.task:
                 return []
@@ -402,7 +402,7 @@ def arena_pair_evaluate(*, attack_id: int, defense_id: int) -> None:
     """
     with transaction.atomic():
         result = (
-            ArenaResult.objects.select_for_update()
+            ArenaResult.objects.select_for_update(of=("self",))
             .select_related("attack__competition", "attack__phase__competition", "attack__team", "defense__team")
             .filter(attack_id=attack_id, defense_id=defense_id)
             .first()
@@ -528,7 +528,7 @@ def _after_pair(result: ArenaResult) -> None:
 def _pair_infrastructure_failure(result: ArenaResult, detail: str, *, retry: bool = True) -> None:
     """The platform failed this pair: queue it again, or give up after the retries (never the teams' fault)."""
     with transaction.atomic():
-        result = ArenaResult.objects.select_for_update().select_related("attack__phase").get(pk=result.pk)
+        result = ArenaResult.objects.select_for_update(of=("self",)).select_related("attack__phase").get(pk=result.pk)
         if retry and result.attempts <= settings.ARENA_MAX_INFRA_RETRIES:
             ArenaResult.objects.filter(pk=result.pk).update(status=ArenaResult.QUEUED, message="")
             result.status = ArenaResult.QUEUED
