@@ -142,6 +142,7 @@ def run(backend, tmp_path):
         import docker
 
         client = docker.from_env()
+        _backend("docker").wait_for_cleanup()
         assert leftovers(client, runner) == []
 
 

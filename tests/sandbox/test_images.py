@@ -12,6 +12,7 @@ import pytest
 import sandbox
 from sandbox import FailureClass, ImageArchiveInvalid, Limits, RunSpec, load_image_archive, remove_image
 from sandbox.images import SUBMISSION_REPOSITORY
+from sandbox.runner import _backend
 
 from .conftest import RUNTIME_IMAGE
 
@@ -220,6 +221,7 @@ def test_image_submission_loads_runs_and_is_removed(docker_engine, small_image_a
                              output_dir=tmp_path / "out2", backend="docker")
         assert result.stdout == "entrypoint args: x y\n"
     finally:
+        _backend("docker").wait_for_cleanup()  # the image is in use until its containers go
         remove_image(image_id)
     import docker
 
