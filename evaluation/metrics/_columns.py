@@ -157,12 +157,13 @@ def distance_block(queries: EncodedTable, candidates: EncodedTable) -> np.ndarra
     column contributes). anonymeter instead counts missing/missing as 1 and
     missing/present as NaN, which sorts such records last.
     """
-    distances = np.zeros((len(queries), len(candidates)), dtype=np.float64)
     q_num, c_num = queries.numeric, candidates.numeric
     with_missing = np.isnan(q_num).any(axis=0) | np.isnan(c_num).any(axis=0)
     if (~with_missing).any():
         # scipy's compiled L1 kernel: no (queries × candidates) temporaries per column
-        distances += cdist(q_num[:, ~with_missing], c_num[:, ~with_missing], metric="cityblock")
+        distances = cdist(q_num[:, ~with_missing], c_num[:, ~with_missing], metric="cityblock")
+    else:
+        distances = np.zeros((len(queries), len(candidates)), dtype=np.float64)
     for i in np.flatnonzero(with_missing):
         q, c = q_num[:, i], c_num[:, i]
         diff = np.abs(q[:, None] - c[None, :])

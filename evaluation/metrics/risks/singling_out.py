@@ -132,7 +132,7 @@ def _expand_runs(query_ids: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple
     return owners, starts + np.arange(total)
 
 
-def _evaluate(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool = False):
+def _evaluate_by_candidates(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool = False):
     """Number of rows each query matches (and with ``keep_matches`` the sparse
     query × row match matrix).
 
@@ -190,6 +190,73 @@ def _evaluate(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool =
         r = np.concatenate(matched_rows) if matched_rows else np.empty(0, np.int64)
         matches = sparse.csr_matrix((np.ones(len(q)), (q, r)), shape=(n_queries, indexed.n_rows))
         return counts, matches
+    return counts
+
+
+# A query whose most selective predicate still leaves more than this share of the
+# rows is cheaper to test densely (one broadcast comparison per predicate over all
+# rows) than pair by pair (a dozen gathers per candidate row).
+_DENSE_SHARE = 0.05
+
+
+def _evaluate_dense(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool = False):
+    """Match counts by testing every query against every row, in blocks, grouped
+    by (predicate position, column, operator) so each test is one broadcast."""
+    table, n_rows = indexed.table, indexed.n_rows
+    counts = np.zeros(len(queries), dtype=np.int64)
+    matched_queries, matched_rows = [], []
+    step = max(1, _BLOCK_CELLS // max(n_rows, 1))
+    for start in range(0, len(queries), step):
+        stop = min(start + step, len(queries))
+        mask = np.ones((stop - start, n_rows), dtype=bool)
+        for t in range(queries.columns.shape[1]):
+            kinds = queries.columns[start:stop, t] * 16 + queries.ops[start:stop, t]
+            values = queries.values[start:stop, t]
+            for kind in np.unique(kinds):
+                op = int(kind % 16)
+                if op == PAD:
+                    continue
+                rows = np.flatnonzero(kinds == kind)
+                mask[rows] &= _term_mask(table[int(kind // 16)][None, :], op, values[rows][:, None])
+        counts[start:stop] = mask.sum(axis=1)
+        if keep_matches:
+            q, r = np.nonzero(mask)
+            matched_queries.append(q + start)
+            matched_rows.append(r)
+    if keep_matches:
+        q = np.concatenate(matched_queries) if matched_queries else np.empty(0, np.int64)
+        r = np.concatenate(matched_rows) if matched_rows else np.empty(0, np.int64)
+        return counts, sparse.csr_matrix((np.ones(len(q)), (q, r)), shape=(len(queries), n_rows))
+    return counts
+
+
+def _evaluate(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool = False):
+    """Number of rows of the table each query matches, and with ``keep_matches``
+    the sparse (query × row) match matrix. Selective queries are checked on their
+    candidate rows only, unselective ones densely."""
+    n_queries, n_terms = queries.columns.shape
+    if n_queries == 0 or indexed.n_rows == 0:
+        counts = np.zeros(n_queries, dtype=np.int64)
+        return (counts, sparse.csr_matrix((n_queries, indexed.n_rows))) if keep_matches else counts
+    lo1, hi1, lo2, hi2 = indexed.runs(queries.columns.ravel(), queries.ops.ravel(), queries.values.ravel())
+    sizes = ((hi1 - lo1) + np.maximum(hi2 - lo2, 0)).reshape(n_queries, n_terms)
+    dense = sizes.min(axis=1) > _DENSE_SHARE * indexed.n_rows
+    counts = np.zeros(n_queries, dtype=np.int64)
+    parts = []
+    for selected, evaluate in ((~dense, _evaluate_by_candidates), (dense, _evaluate_dense)):
+        ids = np.flatnonzero(selected)
+        if not len(ids):
+            continue
+        result = evaluate(indexed, queries.subset(ids), keep_matches=keep_matches)
+        part_counts, part_matches = result if keep_matches else (result, None)
+        counts[ids] = part_counts
+        if keep_matches:
+            coo = part_matches.tocoo()
+            parts.append((ids[coo.row], coo.col))
+    if keep_matches:
+        q = np.concatenate([p[0] for p in parts])
+        r = np.concatenate([p[1] for p in parts])
+        return counts, sparse.csr_matrix((np.ones(len(q)), (q, r)), shape=(n_queries, indexed.n_rows))
     return counts
 
 
