@@ -48,7 +48,7 @@ def test_diagnoses_follow_age_and_sex():
     assert (admitted >= born).all()
     assert ((left - admitted).dt.days == d["length_of_stay"]).all() and (d["length_of_stay"] >= 1).all()
     delivery = d["diagnosis"].isin(["O80", "O82"])
-    assert (d.loc[delivery, "sex"] == "F").all() and age[delivery].between(14, 50).all()
+    assert (d.loc[delivery, "sex"] == "F").all() and age[delivery].between(14, 46).all()
     assert (d.loc[d["diagnosis"] == "C61", "sex"] == "M").all()
     newborn = d["diagnosis"] == "Z38.0"
     assert newborn.any() and (d.loc[newborn, "admission_date"] == d.loc[newborn, "birth_date"]).all()

@@ -28,7 +28,7 @@ def number(cells: pd.Series, kind: str) -> pd.Series:
     """Plain values and interval midpoints as numbers (dates as days); anything else NaN."""
     text = cells.str.strip()
     bounds = text.str.extract(r"^\[\s*([^,]+?)\s*,\s*([^\]\)]+?)\s*[\]\)]$")
-    parse = (lambda s: pd.to_datetime(s, errors="coerce").map(pd.Timestamp.toordinal)) if kind == "date" else (lambda s: pd.to_numeric(s, errors="coerce"))
+    parse = (lambda s: (pd.to_datetime(s, errors="coerce") - pd.Timestamp("1970-01-01")).dt.days) if kind == "date" else (lambda s: pd.to_numeric(s, errors="coerce"))
     plain = parse(text.where(bounds[0].isna()))
     mid = (parse(bounds[0]) + parse(bounds[1])) / 2
     return plain.fillna(mid).astype(float)
