@@ -28,7 +28,7 @@ def _measure(fn, runs: int) -> list[float]:
     for _ in range(runs):
         started = time.perf_counter()
         own = fn()
-        times.append(own if own is not None else time.perf_counter() - started)
+        times.append(own if isinstance(own, float) else time.perf_counter() - started)
     return times
 
 
