@@ -33,7 +33,6 @@ import queue
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +57,6 @@ def client_from_env(timeout: float = 30.0):
     import docker  # imported lazily: the process backend must work without the SDK
 
     return docker.from_env(timeout=timeout)
-
-
-@dataclass(frozen=True)
-class Mounts:
-    """Where the run's host directories come from; the output volume is made per run."""
-
-    submission_dir: Path
-    input_dir: Path
-    output_volume: str
 
 
 def output_volume_options(output_mb: int) -> dict[str, str]:
