@@ -123,9 +123,13 @@ def seed(*, teams: int, submissions: int) -> None:
                 value = rng.random()
                 scores.append(Score(submission=sub, split=split, metric=key, value=value, ci_low=value * 0.9, ci_high=min(1, value * 1.1)))
     Score.objects.bulk_create(scores, batch_size=5000)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # fresh statistics, as a database that grew over weeks would have
+        cursor.execute("ANALYZE")
 
 
-def start_servers(env: dict, count: int) -> tuple[int, list[subprocess.Popen], socket.socket]:
+def start_servers(env: dict, count: int, logs: Path) -> tuple[int, list[subprocess.Popen], socket.socket]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -133,9 +137,9 @@ def start_servers(env: dict, count: int) -> tuple[int, list[subprocess.Popen], s
     port = listener.getsockname()[1]
     fd = listener.fileno()
     processes = [
-        subprocess.Popen([sys.executable, "-m", "daphne", "--fd", str(fd), "config.asgi:application"], cwd=ROOT, env=env,
-                         pass_fds=(fd,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(count)
+        subprocess.Popen([sys.executable, "-m", "daphne", "--fd", str(fd), "--websocket_connect_timeout", "120", "config.asgi:application"], cwd=ROOT, env=env,
+                         pass_fds=(fd,), stdout=subprocess.DEVNULL, stderr=open(logs / f"daphne-{i}.log", "wb"))
+        for i in range(count)
     ]
     time.sleep(1.0)
     wait_for_port(port)
@@ -150,11 +154,19 @@ def watcher_process(port: int, count: int, ready, results, go) -> None:
     from websockets.asyncio.client import connect
 
     async def one(arrivals: list) -> None:
+        try:
+            await watch(arrivals)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # tell the main process instead of hanging it
+            ready.put(f"watcher failed: {exc!r}")
+
+    async def watch(arrivals: list) -> None:
         async with connect(f"ws://127.0.0.1:{port}/ws/competitions/{SLUG}/leaderboard/", max_size=None,
                            open_timeout=120, ping_interval=None) as ws:
             snapshot = json.loads(await ws.recv())
             assert snapshot["type"] == "snapshot"
-            ready.put(1)
+            ready.put(None)
             while True:
                 message = await ws.recv()
                 received = time.time()
@@ -168,7 +180,7 @@ def watcher_process(port: int, count: int, ready, results, go) -> None:
         tasks = []
         for _ in range(count):
             tasks.append(asyncio.create_task(one(arrivals)))
-            await asyncio.sleep(0.002)  # do not flood the accept queue
+            await asyncio.sleep(0.005)  # do not flood the accept queue
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
         for task in tasks:
             task.cancel()
@@ -191,7 +203,10 @@ def measure_push(*, port: int, watchers: int, changes: int, client_processes: in
         p.start()
     t = time.monotonic()
     for _ in range(watchers):
-        ready.get(timeout=300)
+        problem = ready.get(timeout=300)
+        if problem is not None:
+            go.set()
+            raise RuntimeError(problem)
     print(f"{watchers} watchers connected and got their snapshot in {time.monotonic() - t:.1f} s")
 
     competition = Competition.objects.get(slug=SLUG)
@@ -304,7 +319,7 @@ def main() -> None:
         seed(teams=args.teams, submissions=args.submissions)
         print(f"seeded {args.submissions} submissions from {args.teams} teams in {time.monotonic() - t:.1f} s "
               f"({'PostgreSQL' if 'postgres' in env['DATABASE_URL'] else 'SQLite'}, Redis channel layer and cache)")
-        port, servers, listener = start_servers(env, args.servers)
+        port, servers, listener = start_servers(env, args.servers, workdir)
         print(f"{args.servers} daphne process(es) serving config.asgi on 127.0.0.1:{port}")
 
         latencies = measure_push(port=port, watchers=args.watchers, changes=args.changes, client_processes=args.client_processes)
@@ -316,6 +331,10 @@ def main() -> None:
         print(f"leaderboard GET /api/v1/competitions/{SLUG}/leaderboard/ with {args.submissions + args.changes} submissions "
               f"in the phase ({size:,} bytes): {rate:.0f} requests/s")
         listener.close()
+    except BaseException:
+        for log in sorted(workdir.glob("daphne-*.log")):
+            print(f"--- last lines of {log.name}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+        raise
     finally:
         for p in servers + processes:
             p.terminate()
