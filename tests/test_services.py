@@ -47,4 +47,8 @@ def test_channel_layer_round_trip():
         await layer.group_discard("service-check", channel)
         return message
 
-    assert async_to_sync(round_trip)() == {"type": "ping", "value": 42}
+    # In a thread of its own: other tests may leave an event loop running in this one.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(async_to_sync(round_trip)).result(timeout=30) == {"type": "ping", "value": 42}
