@@ -9,8 +9,6 @@ runs on the server.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,20 +20,37 @@ from scenarios import build as scenario_build
 ARENA = "discharge-arena"
 
 
-def run_program(folder: Path, input_dir: Path, output_dir: Path, *, task: str, role: str, seed: int = 0, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``folder/main.py`` like the sandbox: cwd is the submission, only ARENA_* in the environment."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "ARENA_TASK": task,
-        "ARENA_ROLE": role,
-        "ARENA_INPUT": str(input_dir),
-        "ARENA_OUTPUT": str(output_dir),
-        "ARENA_SEED": str(seed),
-    }
-    done = subprocess.run([sys.executable, "main.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{folder.name} failed:\n{done.stderr[-3000:]}"
-    return done
+def _backend() -> str:
+    """Docker with the runtime image when an engine has it (required in CI), else the process backend.
+
+    Running the baselines in the runtime image matters: it carries its own numpy, pandas and
+    scikit-learn, which need not match the server's.
+    """
+    from sandbox import available_backends
+    from sandbox.spec import RunSpec
+
+    image = RunSpec(submission_dir=Path("."), input_dir=Path(".")).image
+    found = available_backends(image)
+    if os.environ.get("ARENA_REQUIRE_DOCKER") and "docker" not in found:
+        pytest.fail(f"ARENA_REQUIRE_DOCKER is set but no Docker engine with {image} answers")
+    return found[0]
+
+
+def run_program(folder: Path, input_dir: Path, output_dir: Path, *, task: str, role: str, seed: int = 0, timeout: float = 180):
+    """Run ``folder/main.py`` in the sandbox, as the server runs a submission."""
+    from sandbox import run
+    from sandbox.spec import Limits, RunSpec
+
+    spec = RunSpec(
+        submission_dir=folder,
+        input_dir=input_dir,
+        env={"ARENA_TASK": task, "ARENA_ROLE": role, "ARENA_INPUT": "/input", "ARENA_OUTPUT": "/output", "ARENA_SEED": str(seed)},
+        limits=Limits(wall_seconds=timeout, memory_mb=4096),
+        labels={"anomed-arena.test": "scenarios"},
+    )
+    result = run(spec, output_dir=output_dir, backend=_backend())
+    assert result.ok, f"{folder.name} failed on the {result.backend} backend: {result.message}\n{result.stderr[-3000:]}"
+    return result
 
 
 def task_data(bundle: Path):

@@ -84,7 +84,9 @@ def anonymize(records: pd.DataFrame, schema: dict, k: int) -> pd.DataFrame:
             release[c] = at.from_number(means, types[c], decimals)
         else:
             # Most common value per group; ties go to the smallest value so the result is stable.
-            counts = pd.DataFrame({"g": labels, "v": records[c]}).value_counts().reset_index()
+            # Named explicitly: the count column's default name differs between pandas versions,
+            # and the runtime image need not carry the server's pandas.
+            counts = pd.DataFrame({"g": labels, "v": records[c]}).value_counts().rename("count").reset_index()
             counts = counts.sort_values(["g", "count", "v"], ascending=[True, False, True], kind="stable")
             mode = counts.drop_duplicates("g").set_index("g")["v"]
             release[c] = mode.loc[labels].to_numpy()
