@@ -84,7 +84,7 @@ def bundle() -> tuple[Bundle, dict]:
         baselines=[
             Baseline("Distance to closest record", "attack", "dcr_membership",
                      "Scores each candidate by how much closer it lies to the synthetic data than the population does."),
-            Baseline("Density ratio (DOMIAS-style)", "attack", "density_membership",
+            Baseline("Density-ratio membership attack", "attack", "density_membership",
                      "Gaussian mixtures on release and population; score is the logistic of their log density ratio."),
         ],
         check_run=False,  # the inputs are public: a check run would repeat the real run

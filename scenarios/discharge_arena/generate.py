@@ -46,7 +46,7 @@ ATTACKS = [
     Baseline("Distance to closest record", "attack", "dcr_membership",
              "Scores candidates by how much closer they lie to the release than the public sample does.",
              task="membership-inference"),
-    Baseline("Density ratio (DOMIAS-style)", "attack", "density_membership",
+    Baseline("Density-ratio membership attack", "attack", "density_membership",
              "Gaussian mixtures on release and public sample; score is the logistic of their log density ratio.",
              task="membership-inference"),
     Baseline("Nearest neighbours", "attack", "nn_attribute",
