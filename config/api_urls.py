@@ -18,6 +18,7 @@ urlpatterns = [
     path("competitions/<slug:slug>/submissions/", s.SubmissionListCreateView.as_view(), name="api-submissions"),
     path("competitions/<slug:slug>/leaderboard/", c.LeaderboardView.as_view(), name="api-leaderboard"),
     path("competitions/<slug:slug>/phases/<str:phase_name>/reveal/", c.PhaseRevealView.as_view(), name="api-phase-reveal"),
+    path("competitions/<slug:slug>/arena/matrix/", e.ArenaMatrixView.as_view(), name="api-arena-matrix"),
     path("teams/<int:team_id>/", c.TeamDetailView.as_view(), name="api-team"),
     path("teams/<int:team_id>/join/", c.TeamJoinView.as_view(), name="api-team-join"),
     path("submissions/<int:submission_id>/", s.SubmissionDetailView.as_view(), name="api-submission"),

@@ -1,13 +1,17 @@
-"""Arena API: a thin view over the identifiability report selector."""
+"""Arena API: thin views over the arena selectors (the attack × defense matrix, the
+identifiability report)."""
 
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from competitions import selectors as competition_selectors
+from competitions.api.views import phase_get
 from config.api_errors import ApiError
 from submissions.models import Score
 
@@ -35,3 +39,35 @@ class SubmissionReportView(APIView):
             raise ApiError(f"split: expected public or private, got {split!r}.")
         selectors.report_split_allowed(defense=defense, split=split, organizer=organizer)
         return Response(selectors.identifiability_report(defense=defense, split=split))
+
+
+class ArenaMatrixView(APIView):
+    """GET /api/v1/competitions/{slug}/arena/matrix/: the phase's attack × defense matrix.
+
+    Everyone who may see the competition may read the public split; ``split=private`` once the
+    phase's private leaderboard is visible (organizers: always), as for the leaderboards.
+    """
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("phase", str, description="Phase name (default: the open phase)"),
+            OpenApiParameter("split", str, enum=["public", "private"]),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, slug: str):
+        competition = competition_selectors.competition_get(slug=slug, user=request.user)
+        if not competition.is_arena:
+            raise Http404(f"Competition '{slug}' is not an arena: it pairs no attack tasks with its defenses.")
+        phase = phase_get(competition=competition, name=request.query_params.get("phase"))
+        split = request.query_params.get("split", Score.PUBLIC)
+        if split not in (Score.PUBLIC, Score.PRIVATE):
+            raise ApiError(f"split: expected public or private, got {split!r}.")
+        if split == Score.PRIVATE and not phase.private_visible() and not competition_selectors.is_organizer(
+            competition=competition, user=request.user
+        ):
+            raise ApiError(f"The private split of phase {phase.name!r} is hidden until the organizers reveal it"
+                           + (f" or the phase ends ({phase.end.isoformat()})." if phase.end else "."), status_code=403)
+        return Response(selectors.arena_matrix_shared(phase=phase, split=split))

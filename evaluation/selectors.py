@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 
 from competitions import selectors as competition_selectors
+from competitions.leaderboards.selectors import cache_generation
 from competitions.models import Metric, Phase
 from submissions.models import Score, Submission
 
@@ -24,6 +26,7 @@ from . import arena
 from .models import ArenaResult
 
 SPLITS = (Score.PUBLIC, Score.PRIVATE)
+MATRIX_CACHE_SECONDS = 30
 
 
 def _iso(moment) -> str | None:
@@ -103,16 +106,22 @@ def arena_matrix(*, phase: Phase, split: str = Score.PUBLIC, attack_task: str | 
                 "status": "queued" | "running" | "finished" | "failed" | None,   # None: no pair (yet)
                 "value": float | None, "ci_low": float | None, "ci_high": float | None,
                 "normalised_success": float | None,       # 0 = guessing … 1 = complete success
+                "level": "negligible" | "low" | "moderate" | "high" | None,  # band of normalised_success
+                "strongest": bool,                        # the column's strongest attack (ties: all)
                 "failure_class": str | None, "reused": bool},  # reused: answered by the cache
                …]},
             …],
           "counts": {"pairs": n, "finished": n, "pending": n, "failed": n},
         }
+
+    ``strongest`` marks, in each defense's column, the cell(s) with the highest normalised
+    success above zero: the attack that sets the defense's arena privacy (its worst case).
     """
     _check_split(split)
     competition = phase.competition
     tasks = [t for t in competition.attack_tasks if attack_task in (None, t)]
     primaries = {t: arena.primary_metric(competition=competition, task=t) for t in tasks}
+    metas = {t: _metric(competition, t, primaries[t][0]) for t in tasks}  # once per task, not per row
     defenses = _arena_defenses(phase)
     utility_key, _, _ = arena.primary_metric(competition=competition, task=competition.task)
     utility_meta = _metric(competition, competition.task, utility_key)
@@ -150,32 +159,59 @@ def arena_matrix(*, phase: Phase, split: str = Score.PUBLIC, attack_task: str | 
         for d in defenses:
             r = results.get((a.pk, d.pk))
             cell = ((r.scores or {}).get(split) or {}).get(key, {}) if r else {}
+            success = arena.normalised_success(key, cell.get("value"), direction)
             cells.append({
                 "defense": d.pk,
                 "status": r.status if r else None,
                 "value": _number(cell.get("value")),
                 "ci_low": _number(cell.get("ci_low")),
                 "ci_high": _number(cell.get("ci_high")),
-                "normalised_success": arena.normalised_success(key, cell.get("value"), direction),
+                "normalised_success": success,
+                "level": _band(success),
+                "strongest": False,
                 "failure_class": (r.failure_class or None) if r else None,
                 "reused": bool(r and r.reused_from_id),
             })
         rows.append({
             "attack": {**_who(a), "task": a.task, "status": a.status},
-            "metric": _metric(competition, a.task, key),
+            "metric": metas[a.task],
             "cells": cells,
         })
+
+    for column in range(len(defenses)):
+        successes = [row["cells"][column]["normalised_success"] for row in rows]
+        strongest = max((s for s in successes if s is not None), default=0.0)
+        if strongest > 0:
+            for row in rows:
+                row["cells"][column]["strongest"] = row["cells"][column]["normalised_success"] == strongest
 
     return {
         "competition": competition.slug,
         "phase": phase.name,
         "split": split,
         "defense_task": competition.task,
-        "attack_tasks": [{"task": t, "metric": _metric(competition, t, primaries[t][0])} for t in tasks],
+        "attack_tasks": [{"task": t, "metric": metas[t]} for t in tasks],
         "defenses": columns,
         "rows": rows,
         "counts": counts,
     }
+
+
+def arena_matrix_shared(*, phase: Phase, split: str = Score.PUBLIC) -> dict:
+    """:func:`arena_matrix` from the shared cache, for the leaderboard page and its live refetches.
+
+    Keyed by the phase's leaderboard generation, which every pushed change bumps: after a push
+    each watcher refetches the matrix, and all of them get the one computed first. A row that
+    starts or a pair that starts running pushes nothing; the short lifetime bounds how long the
+    page may show such a pair as still queued.
+    """
+    _check_split(split)
+    key = f"arena-matrix:{phase.pk}:{cache_generation(phase=phase)}:{split}"
+    matrix = cache.get(key)
+    if matrix is None:
+        matrix = arena_matrix(phase=phase, split=split)
+        cache.set(key, matrix, MATRIX_CACHE_SECONDS)
+    return matrix
 
 
 # --------------------------------------------------------------------------- Pareto front
@@ -288,6 +324,11 @@ DISCLAIMER = (
     "later releases can change them. Decisions on releasing data belong with the data controller and their data-"
     "protection officer."
 )
+
+
+def risk_bands() -> list[dict]:
+    """The reading aid's bands as ``[{"below": 0.05, "level": "negligible"}, …, {"below": None, "level": "high"}]``."""
+    return [{"below": None if math.isinf(limit) else limit, "level": name} for limit, name in RISK_BANDS]
 
 
 def _band(value: float | None) -> str | None:
@@ -462,7 +503,7 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
         "generated": _iso(timezone.now()),
         "release_sha256": defense.release_sha256 or None,
         "criteria": criteria,
-        "risk_bands": [{"below": None if math.isinf(limit) else limit, "level": name} for limit, name in RISK_BANDS],
+        "risk_bands": risk_bands(),
         "k_anonymity": {
             "k": k,
             "quasi_identifiers": qis,
