@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from competitions import views as c
+from evaluation import views as e
 from submissions import views as s
 
 urlpatterns = [
@@ -24,4 +25,5 @@ urlpatterns = [
     path("competitions/<slug:slug>/organize/action/", c.organize_action, name="organize-action"),
     path("submissions/<int:submission_id>/", s.submission_detail, name="submission-detail"),
     path("submissions/<int:submission_id>/select/", s.submission_select_view, name="submission-select"),
+    path("submissions/<int:submission_id>/report/", e.submission_report, name="submission-report"),
 ]

@@ -1,4 +1,4 @@
-"""Template helpers for the pages: Markdown, score formatting, byte sizes."""
+"""Template helpers for the pages: Markdown, score and percentage formatting, byte sizes."""
 
 from __future__ import annotations
 
@@ -47,3 +47,11 @@ def filesize(size) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GB"
+
+
+@register.filter
+def percent(value, digits=1) -> str:
+    """A share in [0, 1] as a percentage; a risk below zero (an attack doing worse than its control) reads as 0%."""
+    if value is None:
+        return "—"
+    return f"{100 * max(0.0, float(value)):.{int(digits)}f}%"

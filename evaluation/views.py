@@ -1,0 +1,45 @@
+"""The identifiability report as a page: the same selector and access rules as
+``GET /api/v1/submissions/{id}/report/`` (:mod:`evaluation.api`), worded for a doctor or a
+data-protection officer."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+
+from competitions.views import competition_context
+from submissions.models import Score
+
+from . import selectors
+
+
+def submission_report(request, submission_id: int):
+    """A finished defense's report: its team, the organizers, everyone for a published baseline.
+
+    Anyone else gets 404. ``?split=private`` shows once the phase's private leaderboard is
+    visible (organizers: always); before that the page says so with 403 and shows no value.
+    """
+    defense, organizer = selectors.report_defense_get(submission_id=submission_id, user=request.user)
+    split = request.GET.get("split", Score.PUBLIC)
+    if split not in selectors.SPLITS:
+        raise Http404(f"No split {split!r}: choose public or private.")
+    context = competition_context(request, defense.competition.slug)
+    private_allowed = organizer or defense.phase.private_visible()
+    context.update(
+        defense=defense,
+        split=split,
+        private_allowed=private_allowed,
+        leaderboard_url=reverse("competition-leaderboard", kwargs={"slug": defense.competition.slug})
+        + "?" + urlencode({"phase": defense.phase.name, "task": defense.task, "split": split}),
+        json_url=reverse("api-submission-report", kwargs={"submission_id": defense.pk}) + "?" + urlencode({"split": split}),
+    )
+    try:
+        selectors.report_split_allowed(defense=defense, split=split, organizer=organizer)
+    except PermissionDenied as exc:
+        return render(request, "evaluation/report.html", {**context, "report": None, "hidden_reason": str(exc)}, status=403)
+    context["report"] = selectors.identifiability_report(defense=defense, split=split)
+    return render(request, "evaluation/report.html", context)
