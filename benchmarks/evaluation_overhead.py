@@ -3,25 +3,37 @@
 For a trivial code submission this prints, side by side in one run:
 - the median time from upload (API POST) to scores visible over the API,
 - the median run time of the container itself (the sandbox's wall time),
-- their difference: the platform overhead,
+- their difference: the platform overhead, and where it goes stage by stage,
 - `docker run --rm --network none IMAGE true` for reference,
-then evaluations per minute with N queued submissions and 1 vs 2 RQ worker processes.
+then evaluations per minute with N queued submissions drained by 1 and by 2 workers.
 
-Needs a Docker engine with the runtime image and a Redis server (REDIS_URL, default
-redis://127.0.0.1:6379/15 — a database of its own, flushed). Uses a throw-away SQLite file, so
-worker processes see the same data. Run: `.venv/bin/python benchmarks/evaluation_overhead.py`.
+The uploader learns that a submission is done the way a browser does: from the status
+event on the submission's channel group (what ``/ws/submissions/{id}/`` relays), then reads
+the scores over the API once. It does not poll, so it takes no CPU from the workers.
+
+Services: a Docker engine with the runtime image, and Redis for RQ and the channel layer
+(``BENCH_REDIS_URL``, else ``REDIS_URL`` with database 15, else redis://127.0.0.1:6379/15; that
+database is flushed). With ``DATABASE_URL`` pointing at PostgreSQL the run uses a throw-away
+database created next to it (and dropped after); without it, a throw-away SQLite file. Workers
+are real ``manage.py evaluation_worker`` processes.
+
+Run: `.venv/bin/python benchmarks/evaluation_overhead.py [--repeats 15] [--queued 24]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,11 +47,47 @@ with open(os.environ["ARENA_INPUT"] + "/candidates.csv") as fh, open(out + "/pre
         w.write(row["candidate_id"] + ",0.5\\n")
 '''
 
+DONE = ("finished", "failed")
 
-def _setup_environment(var: Path, redis_url: str) -> None:
+
+def _redis_url() -> str:
+    if os.environ.get("BENCH_REDIS_URL"):
+        return os.environ["BENCH_REDIS_URL"]
+    base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, "/15", "", ""))  # a database of its own
+
+
+@contextlib.contextmanager
+def _database(var: Path):
+    """A throw-away database: PostgreSQL next to DATABASE_URL's when that is set, else SQLite."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        yield f"sqlite:///{var / 'bench.sqlite3'}", "SQLite (a throw-away file)"
+        return
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"arena_bench_{os.getpid()}"
+    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, "")), f"PostgreSQL (throw-away database {name})"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _setup_environment(var: Path, database_url: str, redis_url: str) -> None:
+    (var / "static").mkdir(parents=True, exist_ok=True)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    os.environ["DJANGO_DEBUG"] = "false"  # as in production: no query log, no debug pages
     os.environ["ARENA_VAR_DIR"] = str(var)
-    os.environ["DATABASE_URL"] = f"sqlite:///{var / 'bench.sqlite3'}"
+    os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url
     os.environ["ARENA_EVALUATION_MODE"] = "rq"
     os.environ["ARENA_SANDBOX_BACKEND"] = "docker"
@@ -81,65 +129,157 @@ def _submit(client, archive: Path) -> int:
     return response.json()["id"]
 
 
-def _start_workers(count: int, env: dict) -> list[subprocess.Popen]:
-    return [
-        subprocess.Popen([sys.executable, "manage.py", "evaluation_worker", "cpu", "--name", f"bench-{os.getpid()}-{i}-{time.time_ns()}"],
-                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for i in range(count)
-    ]
+class _Watcher:
+    """Listens on submissions' channel groups, as the submission websocket does for a browser."""
+
+    def __init__(self):
+        from channels.layers import get_channel_layer
+
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="bench-watcher", daemon=True).start()
+        self._layer = get_channel_layer()
+        self._channel = self._call(self._layer.new_channel())
+
+    def _call(self, coro, timeout: float | None = None):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def follow(self, submission_id: int) -> None:
+        from submissions.events import submission_group
+
+        self._call(self._layer.group_add(submission_group(submission_id), self._channel))
+
+    def next_status(self, timeout: float) -> tuple[int, str] | None:
+        async def receive():
+            try:
+                return await asyncio.wait_for(self._layer.receive(self._channel), timeout)
+            except asyncio.TimeoutError:
+                return None
+
+        message = self._call(receive())
+        if message is None:
+            return None
+        return message["submission"]["id"], message["submission"]["status"]
 
 
-def _wait_finished(client, ids: list[int], timeout: float = 600) -> float:
+def _scores_visible(client, pk: int) -> bool:
+    body = client.get(f"/api/v1/submissions/{pk}/").json()
+    if body["status"] == "failed":
+        raise SystemExit(f"submission {pk} failed: {body['error']}")
+    return body["status"] == "finished" and bool(body["public_scores"])
+
+
+def _wait_finished(client, watcher: _Watcher, ids: list[int], timeout: float = 600) -> float:
+    """Time (monotonic) at which the last of ``ids`` had its scores visible over the API."""
     deadline = time.monotonic() + timeout
     pending = set(ids)
+    for pk in ids:  # anything that ended before we listened is read now
+        if _scores_visible(client, pk):
+            pending.discard(pk)
     while pending and time.monotonic() < deadline:
-        for pk in list(pending):
-            body = client.get(f"/api/v1/submissions/{pk}/").json()
-            if body["status"] in ("finished", "failed"):
-                if body["status"] == "failed":
-                    raise SystemExit(f"submission {pk} failed: {body['error']}")
-                if body["public_scores"]:
-                    pending.discard(pk)
-        if pending:
-            time.sleep(0.01)
+        event = watcher.next_status(timeout=2.0)
+        if event is None:  # nothing heard for a while (a push lost?): read the API once
+            pending -= {pk for pk in list(pending) if _scores_visible(client, pk)}
+            continue
+        pk, status = event
+        if pk in pending and status in DONE and _scores_visible(client, pk):
+            pending.discard(pk)
     if pending:
         raise SystemExit(f"timed out waiting for {sorted(pending)}")
     return time.monotonic()
+
+
+def _start_workers(count: int, env: dict, redis_url: str) -> list[subprocess.Popen]:
+    from redis import Redis
+    from rq import Worker
+
+    connection = Redis.from_url(redis_url)
+    before = {w.name for w in Worker.all(connection=connection)}
+    names = [f"bench-{os.getpid()}-{i}-{time.time_ns()}" for i in range(count)]
+    procs = [
+        subprocess.Popen([sys.executable, "manage.py", "evaluation_worker", "cpu", "--name", name],
+                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name in names
+    ]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until every worker is up and waiting for work
+        ready = [w for w in Worker.all(connection=connection) if w.name in names and w.get_state() == "idle"]
+        if len(ready) == count:
+            return procs
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit("a worker exited while starting; run `manage.py evaluation_worker cpu` to see why")
+        time.sleep(0.1)
+    raise SystemExit(f"workers did not start within 120 s (already registered: {sorted(before)})")
+
+
+def _stop_workers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait()
+
+
+def _stages(pk: int, posted: float, answered: float, seen: float) -> dict[str, float]:
+    """Where one evaluation's time went, from the rows' timestamps (one clock: this machine)."""
+    from submissions.models import Run, Submission
+
+    sub = Submission.objects.get(pk=pk)
+    run = Run.objects.get(submission_id=pk)
+    t = lambda moment: moment.timestamp()  # noqa: E731
+    return {
+        "upload request (POST until 201)": answered - posted,
+        "queue (201 until a worker starts it)": t(sub.started) - answered,
+        "worker before the run (data, unpack, input)": t(run.started) - t(sub.started),
+        "sandbox around the program": (t(run.finished) - t(run.started)) - run.wall_seconds,
+        "program (container's own run time)": run.wall_seconds,
+        "validate, score, save": t(sub.finished) - t(run.finished),
+        "commit until scores read over the API": seen - t(sub.finished),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--queued", type=int, default=24)
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"))
     args = parser.parse_args()
+    redis_url = _redis_url()
 
-    with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp_name, _database(Path(tmp_name) / "var") as (database_url, database):
         tmp = Path(tmp_name)
-        _setup_environment(tmp / "var", args.redis)
+        _setup_environment(tmp / "var", database_url, redis_url)
+        from django.conf import settings
+        from django.test import override_settings
         from redis import Redis
 
+        from evaluation.queue import evaluation_enqueue
         from submissions.models import Run
 
-        Redis.from_url(args.redis).flushdb()
+        Redis.from_url(redis_url).flushdb()
         client, archive = _competition(tmp)
         env = {**os.environ}
+        watcher = _Watcher()
+        print(f"database: {database}")
+        print(f"queue and channel layer: Redis at {redis_url}, {settings.ARENA_EVALUATION_MODE} workers "
+              f"(manage.py evaluation_worker), sandbox backend {settings.ARENA_SANDBOX_BACKEND}")
 
-        # 1. Overhead: one warm worker, one submission at a time.
-        workers = _start_workers(1, env)
+        # 1. Overhead: one warm, idle worker, one submission at a time.
+        workers = _start_workers(1, env, redis_url)
         try:
-            _wait_finished(client, [_submit(client, archive)])  # warm-up: imports, first container
-            totals, runs = [], []
+            pk = _submit(client, archive)  # warm-up: first container, first scoring
+            watcher.follow(pk)
+            _wait_finished(client, watcher, [pk])
+            totals, runs, stages = [], [], []
             for _ in range(args.repeats):
-                started = time.monotonic()
+                posted, started = time.time(), time.monotonic()
                 pk = _submit(client, archive)
-                done = _wait_finished(client, [pk])
+                answered = time.time()
+                watcher.follow(pk)
+                done = _wait_finished(client, watcher, [pk])
+                seen = time.time()
                 totals.append(done - started)
                 runs.append(Run.objects.get(submission_id=pk).wall_seconds)
+                stages.append(_stages(pk, posted, answered, seen))
         finally:
-            for w in workers:
-                w.terminate()
-                w.wait()
+            _stop_workers(workers)
 
         image = os.environ.get("ARENA_RUNTIME_IMAGE", "anomed-arena-runtime:latest")
         bare = []
@@ -154,20 +294,25 @@ def main() -> None:
         print(f"median container run time:           {statistics.median(runs):.3f} s")
         print(f"median platform overhead:            {statistics.median(overheads):.3f} s   (target ≤ 0.5 s)")
         print(f"median `docker run --rm --network none IMAGE true`: {statistics.median(bare):.3f} s")
+        print("where the time goes (medians of each stage; they need not add up to the total):")
+        for name in stages[0]:
+            print(f"  {name:45} {statistics.median(s[name] for s in stages) * 1000:7.0f} ms")
 
-        # 2. Throughput: N queued submissions, then 1 vs 2 workers drain them.
+        # 2. Throughput: N submissions queued while the workers wait idle, then drained.
         rates = {}
         for count in (1, 2):
-            Redis.from_url(args.redis).delete("rq:queue:cpu")
-            ids = [_submit(client, archive) for _ in range(args.queued)]
-            started = time.monotonic()
-            workers = _start_workers(count, env)
+            with override_settings(ARENA_EVALUATION_MODE="manual"):  # stored and recorded, not yet queued
+                ids = [_submit(client, archive) for _ in range(args.queued)]
+            for pk in ids:
+                watcher.follow(pk)
+            workers = _start_workers(count, env, redis_url)
             try:
-                done = _wait_finished(client, ids)
+                started = time.monotonic()
+                for pk in ids:
+                    evaluation_enqueue(submission_id=pk)
+                done = _wait_finished(client, watcher, ids)
             finally:
-                for w in workers:
-                    w.terminate()
-                    w.wait()
+                _stop_workers(workers)
             rates[count] = args.queued / (done - started) * 60
             print(f"{count} worker(s): {args.queued} evaluations in {done - started:.1f} s = {rates[count]:.1f} evaluations/min")
         print(f"speed-up with 2 workers: {rates[2] / rates[1]:.2f}×   (target ≥ 1.7×)")
