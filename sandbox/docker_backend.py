@@ -1,24 +1,26 @@
 """The production backend: one Docker container per run, through the Engine API.
 
-How a run goes (each step one API round trip unless said otherwise):
+How a run goes (each step one API round trip unless said otherwise; eight in all for a
+short run, the removal not counted):
 
-1. ``volumes.create``: a tmpfs-backed volume for ``/output`` with a size cap. A plain
+1. ``create_container`` + ``start``: the container's PID 1 is the engine's own ``docker-init``
+   (a static binary from the host, so trusted even in an image submission) keeping an idle
+   ``sleep infinity`` alive. The program does not run yet. ``/output`` is an anonymous
+   tmpfs-backed volume with a size cap, created by the engine with the container. A plain
    ``tmpfs`` mount would be invisible to the archive endpoint (it lives only in the
    container's mount namespace); a tmpfs *volume* is mounted by the engine, so its content
    can be read back through the API, and it is never a host directory the program could grow.
-2. ``containers.create`` + ``start``: the container's PID 1 is the engine's own ``docker-init``
-   (a static binary from the host, so trusted even in an image submission) keeping an idle
-   ``sleep infinity`` alive. The program does not run yet.
-3. ``exec_create`` + ``exec_start``: the program runs as uid 65534 with stdout and stderr
+2. ``exec_create`` + ``exec_start``: the program runs as uid 65534 with stdout and stderr
    streamed back and capped while they arrive.
-4. The program's end is seen either as the end of that stream or, when a background process
-   still holds the stream open, by polling ``exec_inspect``.
-5. ``pause``: the freezer stops every process the program left behind at once, so nothing
+3. The program's end is seen as the end of that stream, confirmed (with the exit code) by
+   ``exec_inspect``; when a background process still holds the stream open, by polling
+   ``exec_inspect`` at a slowly growing interval.
+4. ``pause``: the freezer stops every process the program left behind at once, so nothing
    runs or writes after the run ended. Peak memory and OOM kills are read from the container's
    memory cgroup, then ``/output`` is read through ``get_archive`` from the paused container.
-6. ``remove(force=True)`` and the volume's removal: on a background thread once the output
-   is read (:class:`_Reaper`, off the critical path), synchronously on every other path
-   (timeout, errors) in a ``finally``.
+5. ``remove_container(force=True, v=True)``, which removes the volume with it: on a
+   background thread once the output is read (:class:`_Reaper`, off the critical path),
+   synchronously on every other path (timeout, errors) in a ``finally``.
 
 The container has no network (``network_mode="none"``: loopback only), a read-only root
 filesystem, every capability dropped, ``no-new-privileges``, memory with swap equal to it,
@@ -45,8 +47,8 @@ LABEL_DEADLINE = "org.anomed-arena.deadline"  # epoch seconds after which it is 
 RUN_USER = "65534:65534"
 KEEPER = ("sleep", "infinity")
 _MIB = 1024 * 1024
-_POLL_FIRST = 0.02
-_POLL_MAX = 0.25
+_POLL_FIRST = 0.05  # exec_inspect while the stream is open: its end is the usual signal
+_POLL_MAX = 1.0
 
 
 class DockerUnavailable(RuntimeError):
@@ -71,17 +73,19 @@ def output_volume_options(output_mb: int) -> dict[str, str]:
 def container_kwargs(
     spec: RunSpec,
     *,
-    output_volume: str,
     run_id: str,
     keeper: tuple[str, ...] = KEEPER,
     now: float | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.create`` for ``spec``.
 
+    ``/output`` is an anonymous volume (no name: the engine creates it with the container and
+    ``remove_container(v=True)`` deletes it with it), a capped tmpfs owned by the run user.
+
     A pure function so that every restriction is visible, reviewable and unit-tested in one
     place, including those (GPU) this machine cannot exercise.
     """
-    from docker.types import DeviceRequest, Mount, Ulimit
+    from docker.types import DeviceRequest, DriverConfig, Mount, Ulimit
 
     limits = spec.limits
     memory = f"{limits.memory_mb}m"
@@ -124,7 +128,13 @@ def container_kwargs(
         "mounts": [
             Mount("/submission", str(Path(spec.submission_dir).resolve()), type="bind", read_only=True),
             Mount("/input", str(Path(spec.input_dir).resolve()), type="bind", read_only=True),
-            Mount("/output", output_volume, type="volume"),
+            Mount(
+                "/output", None, type="volume",
+                # Nothing of the image's own /output is copied in: the folder starts empty.
+                no_copy=True,
+                driver_config=DriverConfig("local", options=output_volume_options(limits.output_mb)),
+                labels={**spec.labels, LABEL: "1", LABEL_RUN: run_id},
+            ),
         ],
         "working_dir": "/submission",
         "detach": True,
@@ -169,12 +179,13 @@ def _decode(data: bytes) -> str:
 
 
 class _Reaper:
-    """Removes finished runs' containers and volumes off the caller's critical path.
+    """Removes finished runs' containers (and their output volumes) off the caller's critical path.
 
     By the time a run is handed over its container is paused, its output read and its result
     final; removal (60-150 ms of engine time) need not delay the score. Pending removals
     are finished at interpreter exit, and labels with a deadline let ``cleanup_leftovers``
-    catch any a killed worker could not finish.
+    catch any a killed worker could not finish. A process that ends with ``os._exit`` (a
+    forking job runner's child) skips both: run jobs in a long-lived process.
     """
 
     def __init__(self, api):
@@ -183,13 +194,13 @@ class _Reaper:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, container_id: str, volume_name: str) -> None:
+    def submit(self, container_id: str) -> None:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="sandbox-reaper", daemon=True)
                 self._thread.start()
                 atexit.register(self.drain)
-        self._queue.put((container_id, volume_name))
+        self._queue.put(container_id)
 
     def drain(self) -> None:
         """Block until every submitted container and volume is removed."""
@@ -197,10 +208,9 @@ class _Reaper:
 
     def _work(self) -> None:
         while True:
-            container_id, volume_name = self._queue.get()
+            container_id = self._queue.get()
             try:
-                _quietly(self._api.remove_container, container=container_id, force=True)
-                _quietly(self._api.remove_volume, name=volume_name, force=True)
+                _quietly(self._api.remove_container, container=container_id, force=True, v=True)
             finally:
                 self._queue.task_done()
 
@@ -254,27 +264,22 @@ class DockerBackend:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         import docker.errors
+        from docker.models.containers import _create_container_args
 
-        client = self.client
-        api = client.api
+        api = self.client.api
         limits = spec.limits
         run_id = uuid.uuid4().hex[:16]
-        container = None
-        volume = None
+        container = None  # its name until created, then its id; None once handed to the reaper
         started = time.monotonic()
         try:
             command, workdir = self._command(spec)
-            volume = client.volumes.create(
-                name=f"arena-out-{run_id}",
-                driver="local",
-                driver_opts=output_volume_options(limits.output_mb),
-                labels={**spec.labels, LABEL: "1", LABEL_RUN: run_id},
-            )
-            kwargs = container_kwargs(spec, output_volume=volume.name, run_id=run_id)
-            container = client.containers.create(name=f"arena-{run_id}", **kwargs)
-            container.start()
+            # The low-level call: the SDK's containers.create would inspect the new container too.
+            create = _create_container_args({**container_kwargs(spec, run_id=run_id), "version": api._version})
+            container = f"arena-{run_id}"  # a create that fails half-way is still removed by name
+            container = api.create_container(name=container, **create)["Id"]
+            api.start(container)
             try:
-                exec_id = api.exec_create(container.id, command, user=RUN_USER, workdir=workdir)["Id"]
+                exec_id = api.exec_create(container, command, user=RUN_USER, workdir=workdir)["Id"]
             except docker.errors.APIError as exc:
                 if exc.status_code != 409:  # 409: the container is no longer running
                     raise
@@ -292,7 +297,7 @@ class DockerBackend:
             wall = time.monotonic() - started
             if timed_out:
                 # Nothing of a timed-out run is used: kill it now rather than freeze it.
-                container.remove(force=True)
+                api.remove_container(container, force=True, v=True)
                 container = None
                 reader.join(timeout=2)
                 return self._result(
@@ -301,10 +306,10 @@ class DockerBackend:
                 )
             # Freeze whatever the program left running: from here on nothing in the
             # container executes, so /output cannot change while it is read.
-            container.pause()
-            oom_kills, peak = self._memory(container.id, api)
+            api.pause(container)
+            oom_kills, peak = self._memory(container, api)
             copied = copy_output_tar(
-                container.get_archive("/output")[0],
+                api.get_archive(container, "/output")[0],
                 output_dir,
                 max_bytes=limits.output_mb * _MIB,
                 max_files=limits.output_files,
@@ -312,8 +317,8 @@ class DockerBackend:
             )
             if self._reaper is None:
                 self._reaper = _Reaper(api)
-            self._reaper.submit(container.id, volume.name)
-            container = volume = None
+            self._reaper.submit(container)
+            container = None
             reader.join(timeout=2)
             if reader.error is not None and not isinstance(reader.error, (OSError, ValueError)):
                 raise reader.error
@@ -342,9 +347,7 @@ class DockerBackend:
             )
         finally:
             if container is not None:
-                _quietly(container.remove, force=True)
-            if volume is not None:
-                _quietly(volume.remove, force=True)
+                _quietly(api.remove_container, container=container, force=True, v=True)
 
     def _command(self, spec: RunSpec) -> tuple[list[str], str]:
         """The argv to exec and its working directory."""
@@ -365,25 +368,27 @@ class DockerBackend:
     def _wait(self, api, exec_id: str, reader: _StreamReader, deadline: float) -> tuple[int | None, bool]:
         """Wait for the exec to end; returns (exit code, timed out).
 
-        The stream ending is the fast path. A background process holding stdout keeps the
-        stream open (the engine then waits up to 2 s more), so the exec's state is polled too,
-        with a short first interval that grows for long runs.
+        The stream ending is the usual signal, and the exec's state then gives the exit code
+        (one call, or a few 5 ms apart while the engine records the exit). A background
+        process holding stdout keeps the stream open (the engine then waits up to 2 s more),
+        so while it is open the state is polled too, at an interval growing from 50 ms to 1 s.
         """
         interval = _POLL_FIRST
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None, True
-            reader.join(timeout=min(interval, remaining))
+            streaming = reader.is_alive()
+            if streaming:
+                reader.join(timeout=min(interval, remaining))
+                interval = min(interval * 1.5, _POLL_MAX)
             state = api.exec_inspect(exec_id)
             if not state["Running"]:
                 code = state.get("ExitCode")
                 return (int(code) if code is not None else -1), False
-            if reader.is_alive():
-                interval = min(interval * 1.5, _POLL_MAX)
-            else:
+            if not streaming:
                 # The stream closed, so the exit is being recorded: look again very soon.
-                interval = 0.005
+                time.sleep(min(0.005, max(remaining, 0)))
 
     def _memory(self, container_id: str, api) -> tuple[int | None, int | None]:
         """(OOM kills, peak bytes) of the container's memory cgroup.
@@ -489,7 +494,7 @@ def cleanup_leftovers(client=None, *, all_runs: bool = False) -> int:
     for container in client.containers.list(all=True, filters={"label": LABEL}):
         deadline = float(container.labels.get(LABEL_DEADLINE, "0") or 0)
         if all_runs or deadline < now:
-            _quietly(container.remove, force=True)
+            _quietly(container.remove, force=True, v=True)
             removed += 1
     for volume in client.volumes.list(filters={"label": LABEL}):
         # A volume still in use refuses removal; that is the one case to leave it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .spec import RunResult, RunSpec
@@ -9,6 +10,9 @@ from .spec import RunResult, RunSpec
 BACKENDS = ("docker", "process")
 
 _instances: dict[str, object] = {}
+# A forked child gets backends of its own: it must not share the parent's connection pool,
+# and the parent's background removal thread does not exist in it.
+os.register_at_fork(after_in_child=_instances.clear)
 
 
 def _backend(name: str):

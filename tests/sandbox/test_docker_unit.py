@@ -19,7 +19,7 @@ def spec(**limits) -> RunSpec:
 
 def test_every_restriction_of_the_contract_is_set():
     kwargs = container_kwargs(spec(memory_mb=512, cpus=1.5, pids=100, open_files=64, tmp_mb=32),
-                              output_volume="vol", run_id="r1", now=1000.0)
+                              run_id="r1", now=1000.0)
     assert kwargs["network_mode"] == "none"
     assert kwargs["user"] == "65534:65534"
     assert kwargs["read_only"] is True
@@ -33,7 +33,13 @@ def test_every_restriction_of_the_contract_is_set():
     mounts = {m["Target"]: m for m in kwargs["mounts"]}
     assert mounts["/submission"]["ReadOnly"] and mounts["/submission"]["Type"] == "bind"
     assert mounts["/input"]["ReadOnly"] and mounts["/input"]["Source"] == "/srv/in"
-    assert mounts["/output"]["Type"] == "volume" and mounts["/output"]["Source"] == "vol"
+    output = mounts["/output"]
+    # Anonymous (removed with the container), empty at start, a tmpfs capped at output_mb, labelled.
+    assert output["Type"] == "volume" and output["Source"] is None and output["ReadOnly"] is False
+    assert output["VolumeOptions"]["NoCopy"] is True
+    assert output["VolumeOptions"]["DriverConfig"] == {"Name": "local", "Options": output_volume_options(100)}
+    assert output["VolumeOptions"]["Labels"][LABEL] == "1"
+    assert output["VolumeOptions"]["Labels"]["org.anomed-arena.submission"] == "42"
     assert kwargs["environment"] == {"ARENA_TASK": "t"}
     assert kwargs["working_dir"] == "/submission"
     assert kwargs["labels"][LABEL] == "1" and kwargs["labels"]["org.anomed-arena.submission"] == "42"
@@ -48,7 +54,7 @@ def test_every_restriction_of_the_contract_is_set():
 
 @pytest.mark.parametrize("gpus", [1, 2, -1])
 def test_gpu_request_only_when_asked(gpus):
-    kwargs = container_kwargs(spec(gpus=gpus), output_volume="v", run_id="r")
+    kwargs = container_kwargs(spec(gpus=gpus), run_id="r")
     (request,) = kwargs["device_requests"]
     assert request["Count"] == gpus
     assert request["Capabilities"] == [["gpu"]]
