@@ -27,6 +27,9 @@ PAD, EQ, NE, LT, LE, GT, GE, ISNULL, NOTNULL = range(9)
 _CATEGORICAL_RANDOM_OPS = np.array([EQ, NE])
 _ORDERED_RANDOM_OPS = np.array([EQ, NE, GT, LT, GE, LE])
 _GENERATION_BATCH = 1000
+# Memory allowed for the prefix bitsets of one table (see _IndexedTable.bits).
+_BITSET_BYTES = 256 * 2**20
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
 class _Queries:
@@ -60,7 +63,7 @@ def _term_mask(x: np.ndarray, op: np.ndarray | int, v: np.ndarray) -> np.ndarray
     if op == EQ:
         return x == v
     if op == NE:
-        return (x != v) & ~np.isnan(x)
+        return (x != v) & ~np.isnan(x) & ~np.isnan(v)
     if op == LT:
         return x < v
     if op == LE:
@@ -89,6 +92,38 @@ class _IndexedTable:
         self.order = np.argsort(table, axis=1, kind="stable")  # NaN sorts last
         self.sorted = np.take_along_axis(table, self.order, axis=1)
         self.n_present = (~np.isnan(table)).sum(axis=1)
+        self._bits: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._bit_bytes = 0
+
+    def bits(self, j: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Prefix bitsets of column ``j``'s sort order at each change of value:
+        ``(bounds, prefix)`` where ``prefix[i]`` has the bits of the rows at sort
+        positions ``[0, bounds[i])``. Every run that :meth:`runs` returns starts
+        and ends on such a bound, so the rows of any predicate are
+        ``prefix[hi] ^ prefix[lo]``: a few machine words per query instead of a
+        scan. ``None`` when the column has too many distinct values for
+        :data:`_BITSET_BYTES`."""
+        j = int(j)
+        if j not in self._bits:
+            self._bits[j] = self._build_bits(j)
+        return self._bits[j]
+
+    def _build_bits(self, j: int):
+        n, present = self.n_rows, int(self.n_present[j])
+        words = (n + 63) // 64
+        column = self.sorted[j]
+        changes = np.flatnonzero(column[1:present] != column[: max(present - 1, 0)]) + 1
+        bounds = np.unique(np.concatenate([[0], changes, [present, n]])).astype(np.int64)
+        size = len(bounds) * words * 8
+        if self._bit_bytes + size > _BITSET_BYTES:
+            return None
+        self._bit_bytes += size
+        segment = np.searchsorted(bounds, np.arange(n), side="right")  # 1 + segment index
+        rows = self.order[j]
+        prefix = np.zeros((len(bounds), words), dtype=np.uint64)
+        np.bitwise_or.at(prefix, (segment, rows >> 6), np.left_shift(np.uint64(1), (rows & 63).astype(np.uint64)))
+        np.bitwise_or.accumulate(prefix, axis=0, out=prefix)
+        return bounds, prefix
 
     def runs(self, columns: np.ndarray, ops: np.ndarray, values: np.ndarray):
         """For each predicate, up to two half-open runs ``[lo, hi)`` of its
@@ -120,6 +155,9 @@ class _IndexedTable:
             lo1[sel], hi1[sel] = a[sel], b[sel]
         ne = ops == NE
         lo2[ne], hi2[ne] = right[ne], present[ne]
+        # a comparison with a missing value is false (see _term_mask): no rows
+        void = np.isnan(values) & ~np.isin(ops, (ISNULL, NOTNULL, PAD))
+        lo1[void] = hi1[void] = lo2[void] = hi2[void] = 0
         return lo1, hi1, lo2, hi2
 
 
@@ -230,6 +268,31 @@ def _evaluate_dense(indexed: _IndexedTable, queries: _Queries, *, keep_matches: 
     return counts
 
 
+def _evaluate_bits(indexed: _IndexedTable, queries: _Queries, runs) -> np.ndarray:
+    """Match counts from the prefix bitsets: each predicate's rows are two XORs
+    of precomputed bitsets, a query's rows the AND of its predicates', and the
+    count a popcount. Exact, like the other evaluations."""
+    n_queries, n_terms = queries.columns.shape
+    lo1, hi1, lo2, hi2 = (a.reshape(n_queries, n_terms) for a in runs)
+    words = (indexed.n_rows + 63) // 64
+    counts = np.zeros(n_queries, dtype=np.int64)
+    step = max(1, _BLOCK_CELLS // (8 * words))
+    for start in range(0, n_queries, step):
+        stop = min(start + step, n_queries)
+        rows = None
+        for t in range(n_terms):
+            columns = queries.columns[start:stop, t]
+            term = np.empty((stop - start, words), dtype=np.uint64)
+            for j in np.unique(columns):
+                sel = np.flatnonzero(columns == j)
+                bounds, prefix = indexed.bits(j)
+                at = [np.searchsorted(bounds, a[start:stop, t][sel]) for a in (lo1, hi1, lo2, hi2)]
+                term[sel] = (prefix[at[1]] ^ prefix[at[0]]) | (prefix[at[3]] ^ prefix[at[2]])
+            rows = term if rows is None else np.bitwise_and(rows, term, out=rows)
+        counts[start:stop] = _POPCOUNT[rows.view(np.uint8)].sum(axis=1, dtype=np.int64)
+    return counts
+
+
 def _evaluate(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool = False):
     """Number of rows of the table each query matches, and with ``keep_matches``
     the sparse (query × row) match matrix. Selective queries are checked on their
@@ -238,7 +301,10 @@ def _evaluate(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool =
     if n_queries == 0 or indexed.n_rows == 0:
         counts = np.zeros(n_queries, dtype=np.int64)
         return (counts, sparse.csr_matrix((n_queries, indexed.n_rows))) if keep_matches else counts
-    lo1, hi1, lo2, hi2 = indexed.runs(queries.columns.ravel(), queries.ops.ravel(), queries.values.ravel())
+    runs = indexed.runs(queries.columns.ravel(), queries.ops.ravel(), queries.values.ravel())
+    if not keep_matches and all(indexed.bits(j) is not None for j in np.unique(queries.columns)):
+        return _evaluate_bits(indexed, queries, runs)
+    lo1, hi1, lo2, hi2 = runs
     sizes = ((hi1 - lo1) + np.maximum(hi2 - lo2, 0)).reshape(n_queries, n_terms)
     dense = sizes.min(axis=1) > _DENSE_SHARE * indexed.n_rows
     counts = np.zeros(n_queries, dtype=np.int64)
@@ -332,7 +398,13 @@ def _multivariate_queries(
     seen: set[bytes] = set()
     attempts = 0
     while len(found) < n_queries and attempts < max_attempts:
-        batch = min(_GENERATION_BATCH, max_attempts - attempts)
+        # The first batch measures how often a random query singles out; later batches are
+        # sized to finish in one more pass, which keeps the number of passes small.
+        batch = _GENERATION_BATCH
+        if attempts:
+            rate = max(len(found), 1) / attempts
+            batch = int(min(1.25 * (n_queries - len(found)) / rate + 100, 20 * _GENERATION_BATCH))
+        batch = min(batch, max_attempts - attempts)
         attempts += batch
         records = rng.integers(0, n_rows, size=batch)
         cols = _random_column_sets(batch, n_columns, n_cols, rng)
@@ -361,16 +433,18 @@ def _random_queries(release: np.ndarray, ordered: np.ndarray, n_queries: int, n_
     n_columns = release.shape[0]
     cols = _random_column_sets(n_queries, n_columns, n_cols, rng)
     uniques = [np.unique(release[j]) for j in range(n_columns)]  # NaN, if any, collapses to one value
-    vals = np.empty(cols.shape)
-    ops = np.empty(cols.shape, dtype=np.int8)
-    for q, t in np.ndindex(cols.shape):
-        j = cols[q, t]
-        vals[q, t] = uniques[j][rng.integers(len(uniques[j]))]
-        choices = _ORDERED_RANDOM_OPS if ordered[j] else _CATEGORICAL_RANDOM_OPS
-        op = choices[rng.integers(len(choices))]
-        if np.isnan(vals[q, t]):
-            op = ISNULL if op == EQ else NOTNULL
-        ops[q, t] = op
+    n_unique = np.array([len(u) for u in uniques])
+    offsets = np.concatenate([[0], np.cumsum(n_unique)[:-1]])
+    pooled = np.concatenate(uniques) if uniques else np.empty(0)
+    picks = np.minimum((rng.random(cols.shape) * n_unique[cols]).astype(np.int64), n_unique[cols] - 1)
+    vals = pooled[offsets[cols] + picks]
+    n_ops = np.where(ordered[cols], len(_ORDERED_RANDOM_OPS), len(_CATEGORICAL_RANDOM_OPS))
+    which = (rng.random(cols.shape) * n_ops).astype(np.int64)
+    ops = np.where(ordered[cols], _ORDERED_RANDOM_OPS[np.minimum(which, len(_ORDERED_RANDOM_OPS) - 1)],
+                   _CATEGORICAL_RANDOM_OPS[np.minimum(which, len(_CATEGORICAL_RANDOM_OPS) - 1)]).astype(np.int8)
+    missing = np.isnan(vals)
+    ops[missing & (ops == EQ)] = ISNULL
+    ops[missing & (ops != ISNULL)] = NOTNULL
     return _Queries(cols, ops, vals)
 
 

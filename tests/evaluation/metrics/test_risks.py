@@ -200,3 +200,38 @@ def test_fixed_seed_reproduces_results(tables):
     assert metrics.linkability_risk(original, release, control, aux_cols=aux, n_attacks=100, seed=3) == metrics.linkability_risk(
         original, release, control, aux_cols=aux, n_attacks=100, seed=3
     )
+
+
+@pytest.mark.parametrize("bitset_bytes", [0, 256 * 2**20])
+def test_query_evaluations_agree_with_a_plain_scan(monkeypatch, bitset_bytes):
+    """Every way of counting query matches (prefix bitsets, candidate rows, dense
+    blocks) gives what a row-by-row scan gives, missing values and != included."""
+    from evaluation.metrics.risks import singling_out as so
+
+    monkeypatch.setattr(so, "_BITSET_BYTES", bitset_bytes)
+    rng = np.random.default_rng(3)
+    n_rows, n_terms, n_queries = 700, 3, 1500
+    table = np.vstack([
+        rng.integers(0, 5, n_rows).astype(float),  # few values: unselective terms
+        rng.normal(0, 1, n_rows).round(2),  # many values
+        rng.integers(0, 300, n_rows).astype(float),
+    ])
+    table[rng.random(table.shape) < 0.05] = np.nan
+    columns = rng.integers(0, table.shape[0], (n_queries, n_terms))
+    ops = rng.integers(so.PAD, so.NOTNULL + 1, (n_queries, n_terms)).astype(np.int8)
+    rows = rng.integers(0, n_rows, (n_queries, n_terms))
+    values = table[columns, rows]
+    values[rng.random(values.shape) < 0.1] += 0.5  # values the table does not hold
+    queries = so._Queries(columns, ops, values)
+
+    expected = np.ones((n_queries, n_rows), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for q, t in np.ndindex(n_queries, n_terms):
+            expected[q] &= so._term_mask(table[columns[q, t]], int(ops[q, t]), values[q, t])
+    indexed = so._IndexedTable(table)
+    assert (indexed.bits(0) is not None) == (bitset_bytes > 0)
+    counts = so._evaluate(indexed, queries)
+    counts_with_matches, matches = so._evaluate(indexed, queries, keep_matches=True)
+    np.testing.assert_array_equal(counts, expected.sum(axis=1))
+    np.testing.assert_array_equal(counts_with_matches, expected.sum(axis=1))
+    np.testing.assert_array_equal(matches.toarray().astype(bool), expected)
