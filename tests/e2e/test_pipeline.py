@@ -54,11 +54,22 @@ def rq_setup(settings, redis_url, docker_ready):
 
 
 def _work(redis_url: str) -> None:
-    from redis import Redis
-    from rq import Queue, SimpleWorker
+    """What production runs: the evaluation worker, until the queue is empty."""
+    from django.core.management import call_command
 
-    connection = Redis.from_url(redis_url)
-    SimpleWorker([Queue("cpu", connection=connection)], connection=connection).work(burst=True)
+    call_command("evaluation_worker", "cpu", "--burst")
+
+
+def _sandbox_leftovers(submission_id: int) -> list:
+    """Containers and volumes of this submission's runs still on the engine."""
+    import docker
+
+    from sandbox.runner import _backend
+
+    _backend("docker").wait_for_cleanup()  # removal runs in the background after each run
+    client = docker.from_env()
+    selector = {"label": f"arena.submission={submission_id}"}
+    return client.containers.list(all=True, filters=selector) + client.volumes.list(filters=selector)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -83,6 +94,7 @@ def test_code_submission_from_upload_to_leaderboard_through_rq(rq_setup, tmp_pat
     assert run["logs_visible"] and "release rows: 30" in run["stdout"]  # inputs are public: logs are the team's
     board = client.get("/api/v1/competitions/mia-test/leaderboard/").json()
     assert [(r["rank"], r["team"]) for r in board["rows"]] == [(1, "Linkers")]
+    assert _sandbox_leftovers(detail["id"]) == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -109,6 +121,7 @@ def test_defense_check_run_then_hidden_run_with_logs_for_organizers_only(rq_setu
     assert "records seen: 300" in evaluation["stdout"]
     stored = Submission.objects.get(pk=sub["id"])
     assert stored.release_sha256 and stored.release_path.endswith(".enc")
+    assert _sandbox_leftovers(sub["id"]) == []  # the check run's container and volume too
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,10 +13,9 @@ class Command(BaseCommand):
     def handle(self, *args, queues, burst: bool, name: str | None, **options):
         if not settings.REDIS_URL:
             raise CommandError("REDIS_URL is not set: without Redis the server evaluates in-process.")
-        from rq import Worker
-
         from evaluation.queue import redis_connection
         from evaluation.services import stale_runs_reap
+        from evaluation.worker import EvaluationWorker
 
         unknown = set(queues) - {"cpu", "gpu"}
         if unknown:
@@ -24,5 +23,5 @@ class Command(BaseCommand):
         reaped = stale_runs_reap()
         if reaped:
             self.stdout.write(f"Requeued {reaped} submission(s) left running by a lost worker.")
-        worker = Worker(queues, connection=redis_connection(), name=name)
+        worker = EvaluationWorker(queues, connection=redis_connection(), name=name)
         worker.work(burst=burst, with_scheduler=False)

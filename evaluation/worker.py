@@ -1,0 +1,27 @@
+"""The RQ worker that runs evaluation jobs (``manage.py evaluation_worker``).
+
+RQ's default worker forks a fresh child for every job. Here that costs more than it protects:
+the child starts without a Docker client (a new connection and an engine info call per job),
+opens its own database connection, and ends with ``os._exit``, which also kills the sandbox's
+background removal of the run's container and volume before it is done. This worker runs jobs
+in its own process, so the client, its connection pool and the removal thread stay warm from
+job to job. Isolation between jobs is the sandbox's task, not the worker's: participant code
+never runs in this process. A job that hangs is still stopped at its RQ timeout (a signal in
+this process), and a worker that dies mid-job is caught by ``stale_runs_reap``.
+"""
+
+from __future__ import annotations
+
+from django.db import close_old_connections
+from rq import SimpleWorker
+
+
+class EvaluationWorker(SimpleWorker):
+    def execute_job(self, job, queue):
+        # As Django does around a request: never start a job on a connection that broke or
+        # outlived CONN_MAX_AGE while the worker waited, and leave none half-used after it.
+        close_old_connections()
+        try:
+            super().execute_job(job, queue)
+        finally:
+            close_old_connections()
