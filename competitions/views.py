@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -23,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.api_errors import ApiError
+from evaluation import selectors as arena_selectors
 from evaluation.tasks import get_task
 from submissions import selectors as submission_selectors
 from submissions import services as submission_services
@@ -139,6 +141,11 @@ def competition_leaderboard(request, slug: str):
     role = get_task(task).role
     pareto = pareto_axes(competition=competition, metrics=public["metrics"]) if role == Submission.DEFENSE else None
     history = score_history(phase=phase, task=task)
+    # Arenas: the attack × defense matrix (public split) under the boards, refetched live on every change.
+    matrix = arena_selectors.arena_matrix_shared(phase=phase, split=Score.PUBLIC) if competition.is_arena else None
+    matrix_url = (reverse("api-arena-matrix", kwargs={"slug": competition.slug}) + "?" + urlencode({"phase": phase.name})
+                  if matrix is not None else None)
+    report_url = reverse("submission-report", kwargs={"submission_id": 0}).replace("/0/", "/{id}/")
     context.update(
         tab="leaderboard",
         phase=phase,
@@ -151,6 +158,9 @@ def competition_leaderboard(request, slug: str):
         private_for_all=private_for_all,
         has_roc=any("roc" in row for row in public["rows"]),
         pareto=pareto,
+        defense_board=role == Submission.DEFENSE,
+        matrix=matrix,
+        matrix_bands=arena_selectors.risk_bands(),
         page_data={
             "slug": competition.slug,
             "phase": phase.name,
@@ -163,6 +173,9 @@ def competition_leaderboard(request, slug: str):
             "history": history,
             "pareto": pareto,
             "myTeam": context["team"].pk if context["team"] else None,
+            "defenseBoard": role == Submission.DEFENSE,
+            "reportUrl": report_url,
+            "matrixUrl": matrix_url,
         },
     )
     return render(request, "competitions/leaderboard.html", context)

@@ -42,6 +42,18 @@
     return cell;
   }
 
+  /* The identifiability report of a defense, for those who may read it (its team, organizers; baselines for all). */
+  function reportVisible(baseline, teamId) {
+    return baseline || data.organizer || (data.myTeam !== null && teamId === data.myTeam);
+  }
+
+  function reportLink(submission, team, split) {
+    var href = data.reportUrl.replace("{id}", String(submission)) + (split === "private" ? "?split=private" : "");
+    return el("a", { className: "report-link", href: href }, [
+      "Identifiability report", el("span", { className: "visually-hidden", text: " of " + team + ", #" + submission })
+    ]);
+  }
+
   function renderBoard(board, changed) {
     var table = el("table", { className: "board", "data-split": board.split });
     table.appendChild(el("caption", { className: "visually-hidden", text: board.split + " leaderboard of " + board.task + ", phase " + board.phase }));
@@ -59,9 +71,11 @@
       if (row.baseline) classes.push("baseline");
       if (data.myTeam && row.team_id === data.myTeam) classes.push("mine");
       if (changed && changed[row.submission]) classes.push("flash");
+      var team = el("th", { scope: "row", text: row.team });
+      if (data.defenseBoard && reportVisible(row.baseline, row.team_id)) team.append(" ", reportLink(row.submission, row.team, board.split));
       var tr = el("tr", { className: classes.join(" "), "data-submission": row.submission }, [
         el("td", { className: "num" }, [row.baseline ? el("span", { className: "badge", text: "baseline" }) : String(row.rank)]),
-        el("th", { scope: "row", text: row.team })
+        team
       ]);
       board.metrics.forEach(function (m) { tr.appendChild(scoreCell(row.scores[m.key], m)); });
       tr.appendChild(el("td", {}, [el("time", { datetime: row.created, text: row.created.slice(0, 16).replace("T", " ") })]));
@@ -183,13 +197,127 @@
 
   drawCharts();
 
+  /* ---------------------------------------------------------------- attack × defense matrix (arenas) */
+  var matrixBox = document.getElementById("matrix");
+  var matrixTimer = null;
+
+  function cellState(cell, precision) {
+    return (cell.status || "none") + ":" + Arena.fmt(cell.value, precision);
+  }
+
+  function matrixCell(cell, metric, changed) {
+    var classes = ["cell"];
+    if (cell.level) classes.push("level-" + cell.level);
+    if (cell.strongest) classes.push("strongest");
+    if (changed) classes.push("flash");
+    var parts;
+    if (cell.status === "finished" && cell.value !== null) {
+      parts = [el("span", { className: "value", text: Arena.fmt(cell.value, metric.precision) }), " ",
+        el("span", { className: "success", text: Math.round(100 * Math.max(0, cell.normalised_success)) + "% " + cell.level })];
+      if (cell.strongest) parts.push(" ", el("span", { className: "strongest-mark" }, [
+        el("span", { "aria-hidden": "true", text: "★" }), el("span", { className: "visually-hidden", text: "strongest attack on this defense" })]));
+    } else if (cell.status === "finished") {
+      parts = [el("span", { className: "muted", title: "The metric is undefined for this pair (e.g. a release without record ids has no row to link).", text: "n/a" })];
+    } else if (cell.status === "failed") {
+      parts = [el("span", { className: "failed", text: "failed" })];
+      if (cell.failure_class) parts.push(" ", el("span", { className: "success", text: cell.failure_class }));
+    } else {
+      parts = [el("span", { className: "muted", text: cell.status || "—" })];
+    }
+    return el("td", { className: classes.join(" "), "data-defense": cell.defense, "data-state": cellState(cell, metric.precision) }, parts);
+  }
+
+  function renderMatrix(m, before) {
+    if (!m.defenses.length || !m.rows.length) {
+      return el("p", { className: "muted matrix-empty", text: "No attack has met a defense yet: the matrix fills in as defenses finish and attacks pass their check run." });
+    }
+    var c = m.counts;
+    var table = el("table", { className: "matrix", "data-split": m.split }, [
+      el("caption", { text: "Success of each attack against each defense, " + m.split + " split: " + c.finished + " of " + c.pairs + " runs finished" +
+        (c.pending ? ", " + c.pending + " waiting" : "") + (c.failed ? ", " + c.failed + " failed" : "") + "." })
+    ]);
+    var head = el("tr", {}, [el("th", { scope: "col" }, ["Attack ", el("span", { "aria-hidden": "true", text: "↓" }), " / defense ", el("span", { "aria-hidden": "true", text: "→" })])]);
+    m.defenses.forEach(function (d) {
+      var th = el("th", { scope: "col", className: "defense" + (d.baseline ? " baseline" : ""), "data-defense": d.submission }, [
+        d.team + " ", el("span", { className: "id", text: "#" + d.submission })]);
+      if (d.baseline) th.append(" ", el("span", { className: "badge", text: "baseline" }));
+      if (reportVisible(d.baseline, d.team_id)) th.append(" ", reportLink(d.submission, d.team, "public"));
+      head.appendChild(th);
+    });
+    table.appendChild(el("thead", {}, [head]));
+    var body = null, task = null;
+    m.rows.forEach(function (row) {
+      var metric = row.metric;
+      if (row.attack.task !== task) {
+        task = row.attack.task;
+        body = el("tbody", { "data-task": task }, [el("tr", { className: "task-row" }, [
+          el("th", { scope: "rowgroup", colspan: m.defenses.length + 1 }, [task + " ",
+            el("span", { className: "muted", text: "· " + metric.label + ", " + (metric.direction === "lower" ? "lower" : "higher") + " = stronger attack" })])])]);
+        table.appendChild(body);
+      }
+      var classes = [];
+      if (row.attack.baseline) classes.push("baseline");
+      if (data.myTeam !== null && row.attack.team_id === data.myTeam) classes.push("mine");
+      var header = el("th", { scope: "row" }, [row.attack.team + " ", el("span", { className: "id", text: "#" + row.attack.submission })]);
+      if (row.attack.baseline) header.append(" ", el("span", { className: "badge", text: "baseline" }));
+      var tr = el("tr", { className: classes.join(" "), "data-attack": row.attack.submission }, [header]);
+      row.cells.forEach(function (cell) {
+        var key = row.attack.submission + ":" + cell.defense;
+        var changed = before !== null && before[key] !== cellState(cell, metric.precision);
+        tr.appendChild(matrixCell(cell, metric, changed));
+      });
+      body.appendChild(tr);
+    });
+    var privacy = el("tr", {}, [el("th", { scope: "row" }, ["Arena privacy ", el("span", { className: "direction", text: "(1 − strongest success, higher = more private)" })])]);
+    var utility = m.defenses[0].utility;
+    var useful = el("tr", {}, [el("th", { scope: "row" }, [utility.label.charAt(0).toUpperCase() + utility.label.slice(1) + " ",
+      el("span", { className: "direction", text: "(utility, " + (utility.direction === "lower" ? "lower" : "higher") + " is better)" })])]);
+    m.defenses.forEach(function (d) {
+      privacy.appendChild(el("td", { className: "num", "data-defense": d.submission, text: Arena.fmt(d.arena_privacy, 4) }));
+      useful.appendChild(el("td", { className: "num", "data-defense": d.submission, text: Arena.fmt(d.utility.value, 4) }));
+    });
+    table.appendChild(el("tfoot", {}, [privacy, useful]));
+    return el("div", { className: "table-scroll", role: "region", "aria-labelledby": "matrix-heading", tabindex: "0" }, [table]);
+  }
+
+  function showMatrix(m) {
+    var before = {};
+    Array.prototype.forEach.call(matrixBox.querySelectorAll("tr[data-attack] td[data-defense]"), function (td) {
+      before[td.parentNode.getAttribute("data-attack") + ":" + td.getAttribute("data-defense")] = td.getAttribute("data-state");
+    });
+    matrixBox.textContent = "";
+    matrixBox.appendChild(renderMatrix(m, before));
+  }
+
+  /* One refetch per burst of board updates (one change pushes a notice per board), spread over
+     a second so that many watchers do not all ask at the same instant; every watcher gets the
+     same cached matrix for a change. */
+  function refreshMatrix() {
+    if (!matrixBox || !data.matrixUrl || matrixTimer !== null) return;
+    matrixTimer = window.setTimeout(function () {
+      matrixTimer = null;
+      fetch(data.matrixUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { if (!response.ok) throw new Error("HTTP " + response.status); return response.json(); })
+        .then(showMatrix)
+        .catch(function () { /* keep the matrix shown; the next change refetches it */ });
+    }, 300 + Math.random() * 700);
+  }
+
   /* ---------------------------------------------------------------- live */
   function setState(state) {
     status.classList.toggle("live", state === "live");
     status.textContent = state === "live" ? "Live" : state === "denied" ? "Live updates unavailable" : "Reconnecting…";
   }
+  var connected = false;
   Arena.connect("/ws/competitions/" + data.slug + "/leaderboard/", function (message) {
-    if (message.type === "snapshot") message.leaderboards.forEach(receive);
-    if (message.type === "update") receive(message.leaderboard);
+    if (message.type === "snapshot") {
+      message.leaderboards.forEach(receive);
+      if (connected) refreshMatrix();  // a reconnect may have missed changes
+      connected = true;
+    }
+    if (message.type === "update") {
+      receive(message.leaderboard);
+      if (message.leaderboard.phase === data.phase) refreshMatrix();
+    }
   }, setState);
 })();
