@@ -447,13 +447,22 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
         )
 
     strongest = []
+    # Pairs that finished without a value (a metric undefined for this release) are not "no attack yet".
+    finished_pairs: dict[str, int] = {}
+    if competition.attack_tasks:
+        for task in ArenaResult.objects.filter(defense=defense, status=ArenaResult.FINISHED).values_list("attack_task", flat=True):
+            finished_pairs[task] = finished_pairs.get(task, 0) + 1
     for task in competition.attack_tasks:
         key, label, _direction = arena.primary_metric(competition=competition, task=task)
         score = scores.get(arena.worst_key(task))
         value = _number(score.value) if score else None
         detail = (score.detail or {}) if score else {}
         attack = detail.get("attack")
-        if value is None:
+        if value is None and finished_pairs.get(task):
+            text = (f"{finished_pairs[task]} {task} attack(s) finished against this release, but {label} is undefined "
+                    "for it (for example, a release without record ids has no row to re-identify), so none of them "
+                    "measured a risk.")
+        elif value is None:
             text = f"No {task} attack has finished against this release yet."
         else:
             who = attack.get("team") if attack else "an attack"

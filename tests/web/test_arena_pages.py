@@ -102,6 +102,12 @@ def test_report_page_shows_the_three_criteria_the_thresholds_and_the_strongest_a
         assert "Not legal advice" in text and "It is not legal advice" in text
         assert f'href="/api/v1/submissions/{defense.pk}/report/?split=public"' in page
 
+    # A release without record ids leaves the re-identification rate undefined: the report says the
+    # attack ran but measured nothing, not that no attack has run.
+    reid = next(a for a in selectors.identifiability_report(defense=d1)["strongest_attacks"] if a["task"] == "reidentification")
+    assert reid["value"] is None
+    assert "1 reidentification attack(s) finished against this release, but" in reid["explanation"]
+
     # The unprotected baseline copies the records (k = 1): its highest risk exceeds every threshold.
     baseline = defenses.get(is_baseline=True)
     client.logout()
