@@ -22,6 +22,12 @@ from .conftest import ORGANIZER, log_in
 
 pytestmark = pytest.mark.browser
 EVALUATION = 120_000  # ms: a code defense runs its check, its release and one pair per attack
+# When the page scrolls sideways: the elements reaching past the window's right edge, outside any
+# scrolling frame (an SVG clips its own text).
+WIDER_THAN_SCREEN = """() => document.documentElement.scrollWidth <= window.innerWidth ? [] :
+  Array.from(document.querySelectorAll("body *"))
+  .filter((node) => !node.closest(".table-scroll, svg") && node.getBoundingClientRect().right > window.innerWidth + 1)
+  .map((node) => node.tagName.toLowerCase() + (node.id ? "#" + node.id : "") + (node.className ? "." + String(node.className).replace(/ /g, ".") : ""))"""
 
 
 def _zip_folder(folder) -> bytes:
@@ -117,3 +123,10 @@ def test_the_matrix_fills_in_live_and_a_team_opens_its_report(arena_server, aren
     expect(team.locator("#strongest-attacks")).to_contain_text("Vera Lab")
     expect(team.get_by_role("heading", name="Not legal advice")).to_be_visible()
     screenshot(team, "identifiability-report")
+
+    # On a phone the wide tables scroll inside their own frames; the page itself does not.
+    team.set_viewport_size({"width": 390, "height": 844})
+    assert team.evaluate(WIDER_THAN_SCREEN) == []
+    screenshot(team, "identifiability-report-phone")
+    spectator.set_viewport_size({"width": 390, "height": 844})
+    assert spectator.evaluate(WIDER_THAN_SCREEN) == []
