@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .models import Competition, Team, TeamMembership
+from .models import Competition, Phase, Team, TeamMembership
 
 
 def competitions_visible(*, user) -> QuerySet[Competition]:
@@ -23,6 +23,25 @@ def competition_get(*, slug: str, user) -> Competition:
     if competition is None:
         raise Http404(f"No competition '{slug}'.")
     return competition
+
+
+def competition_phases(*, slug: str, user) -> list[Phase] | None:
+    """The phases of a competition the user may see, all sharing one competition, in one query.
+
+    None when there is no such competition or the user may not see it; an empty list when it
+    has no phases. The leaderboard reads (API and websocket) start here: it is their only
+    database query once the board itself is cached.
+    """
+    visible = competitions_visible(user=user)
+    if user is None or not user.is_authenticated:
+        phases = list(Phase.objects.select_related("competition").filter(competition__slug=slug, competition__published=True))
+    else:
+        phases = list(Phase.objects.select_related("competition").filter(competition__slug=slug, competition__in=visible))
+    if not phases:
+        return [] if visible.filter(slug=slug).exists() else None
+    for phase in phases[1:]:
+        phase.competition = phases[0].competition
+    return phases
 
 
 def is_organizer(*, competition: Competition, user) -> bool:

@@ -20,6 +20,7 @@ from sandbox import archive
 from . import filestore
 from .bundles import BundleInvalid, BundleSpec, bundle_read
 from .leaderboards import push
+from .leaderboards.reads import routes_forget
 from .models import Competition, Dataset, Metric, Phase, StartingKit, Team, TeamMembership
 
 
@@ -247,8 +248,10 @@ def competition_delete(*, competition: Competition) -> None:
     kit = StartingKit.objects.filter(competition=competition).first()
     if kit:
         paths.append(kit.storage_path)
+    slug = competition.slug
     competition.delete()
     transaction.on_commit(lambda: [filestore.delete(p) for p in paths])
+    transaction.on_commit(lambda: routes_forget(slug=slug))
 
 
 def team_create(*, competition: Competition, user, name: str) -> Team:
@@ -303,4 +306,5 @@ def competition_update(*, competition: Competition, title: str | None = None, de
         Competition.objects.filter(pk=competition.pk).update(**fields)
         for key, value in fields.items():
             setattr(competition, key, value)
+        transaction.on_commit(lambda: routes_forget(slug=competition.slug))  # e.g. unpublished: no cached reads
     return competition

@@ -1,23 +1,32 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+With Redis, anonymous leaderboard reads that Django already answered are served from the cache
+in front of it (competitions/leaderboards/reads.py).
+"""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("ARENA_DB_POOL", "1")  # server processes pool their PostgreSQL connections
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from competitions.leaderboards.reads import CachedLeaderboardReads  # noqa: E402
 from config.ws_auth import TokenAuthMiddleware  # noqa: E402
 from config.ws_routing import websocket_urlpatterns  # noqa: E402
 from evaluation.queue import embedded_worker_start  # noqa: E402
 
+http_application = CachedLeaderboardReads(django_asgi_app) if settings.ARENA_LEADERBOARD_FAST_READS else django_asgi_app
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_application,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )

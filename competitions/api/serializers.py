@@ -92,3 +92,41 @@ class JoinIn(serializers.Serializer):
 class ImportIn(serializers.Serializer):
     file = serializers.FileField(help_text="The bundle as a zip or tar.gz")
     replace = serializers.BooleanField(default=False)
+
+
+class ScoreCellOut(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+
+
+class LeaderboardRowOut(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True, help_text="None for a baseline (a reference row)")
+    team = serializers.CharField(allow_null=True)
+    team_id = serializers.IntegerField(allow_null=True)
+    submission = serializers.IntegerField()
+    baseline = serializers.BooleanField()
+    created = serializers.DateTimeField()
+    scores = serializers.DictField(child=ScoreCellOut(), help_text="By metric key")
+    roc = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), required=False,
+                                help_text="Thinned ROC curve as [fpr, tpr] points, where the task reports one")
+
+
+class LeaderboardMetricOut(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    direction = serializers.ChoiceField(choices=["higher", "lower"])
+    precision = serializers.IntegerField()
+    primary = serializers.BooleanField()
+    description = serializers.CharField()
+
+
+class LeaderboardOut(serializers.Serializer):
+    """Documents the board for the schema; the view sends the cached JSON without serializing it again."""
+
+    competition = serializers.CharField()
+    phase = serializers.CharField()
+    split = serializers.ChoiceField(choices=["public", "private"])
+    task = serializers.CharField()
+    metrics = LeaderboardMetricOut(many=True)
+    rows = LeaderboardRowOut(many=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -19,7 +19,8 @@ from rest_framework.views import APIView
 
 from competitions import filestore, selectors, services
 from competitions.bundles import BundleInvalid
-from competitions.leaderboards.selectors import leaderboard_snapshot
+from competitions.leaderboards.reads import route_remember
+from competitions.leaderboards.selectors import leaderboard_json
 from competitions.models import Dataset, Phase, StartingKit, Team
 from config.api_errors import ApiError
 from submissions.models import Score
@@ -223,29 +224,38 @@ class TeamDetailView(APIView):
 
 
 def phase_get(*, competition, name: str | None) -> Phase:
-    phases = list(competition.phases.all())
+    return phase_pick(phases=list(competition.phases.all()), slug=competition.slug, name=name)
+
+
+def phase_pick(*, phases: list[Phase], slug: str, name: str | None) -> Phase:
+    """The phase called ``name``, or by default the latest open one (else the latest)."""
     if not phases:
-        raise Http404(f"Competition '{competition.slug}' has no phases.")
+        raise Http404(f"Competition '{slug}' has no phases.")
     if name is None:
         open_phases = [p for p in phases if p.is_open()]
         return (open_phases or phases)[-1]
     for phase in phases:
         if phase.name == name:
             return phase
-    raise Http404(f"Competition '{competition.slug}' has no phase {name!r} (it has: {', '.join(p.name for p in phases)}).")
+    raise Http404(f"Competition '{slug}' has no phase {name!r} (it has: {', '.join(p.name for p in phases)}).")
 
 
 class LeaderboardView(APIView):
+    """The hot read: one query for the phase, then the board's cached JSON bytes as they are."""
+
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(parameters=[
         OpenApiParameter("phase", str, description="Phase name (default: the open phase)"),
         OpenApiParameter("split", str, enum=["public", "private"]),
         OpenApiParameter("task", str, description="Task type (arenas have one board per task)"),
-    ])
+    ], responses={200: s.LeaderboardOut})
     def get(self, request, slug: str):
-        competition = selectors.competition_get(slug=slug, user=request.user)
-        phase = phase_get(competition=competition, name=request.query_params.get("phase"))
+        phases = selectors.competition_phases(slug=slug, user=request.user)
+        if phases is None:
+            raise Http404(f"No competition '{slug}'.")
+        phase = phase_pick(phases=phases, slug=slug, name=request.query_params.get("phase"))
+        competition = phase.competition
         split = request.query_params.get("split", Score.PUBLIC)
         if split not in (Score.PUBLIC, Score.PRIVATE):
             raise ApiError(f"split: expected public or private, got {split!r}.")
@@ -255,7 +265,11 @@ class LeaderboardView(APIView):
         if split == Score.PRIVATE and not phase.private_visible() and not selectors.is_organizer(competition=competition, user=request.user):
             raise ApiError(f"The private leaderboard of phase {phase.name!r} is hidden until the organizers reveal it"
                            + (f" or the phase ends ({phase.end.isoformat()})." if phase.end else "."), status_code=403)
-        return Response(leaderboard_snapshot(phase=phase, split=split, task=task))
+        body = leaderboard_json(phase=phase, split=split, task=task)
+        if not request.user.is_authenticated:  # the next anonymous request like this one is answered from the cache
+            route_remember(slug=slug, query_string=request.META.get("QUERY_STRING", ""), phase=phase, split=split,
+                           task=task, phases=phases)
+        return HttpResponse(body, content_type="application/json")
 
 
 class PhaseRevealView(APIView):

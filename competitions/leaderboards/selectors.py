@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -236,8 +237,16 @@ def _iso(moment) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def generation_key(phase_id: int) -> str:
+    return f"leaderboard-generation:{phase_id}"
+
+
+def board_key(phase_id: int, generation: int, split: str, task: str) -> str:
+    return f"leaderboard:{phase_id}:{generation}:{split}:{task}"
+
+
 def _generation_key(phase: Phase) -> str:
-    return f"leaderboard-generation:{phase.pk}"
+    return generation_key(phase.pk)
 
 
 def cache_generation(*, phase: Phase) -> int:
@@ -245,6 +254,7 @@ def cache_generation(*, phase: Phase) -> int:
 
     A reader that computed a board just before a change committed writes it under the old
     generation, where nobody looks any more, so a stale board can never outlive the change.
+    Generations only grow, so they also order the pushes of one phase.
     """
     generation = cache.get(_generation_key(phase))
     if generation is None:
@@ -253,49 +263,65 @@ def cache_generation(*, phase: Phase) -> int:
     return generation
 
 
-def cache_invalidate(*, phase: Phase) -> None:
+def cache_invalidate(*, phase: Phase) -> int:
+    """Start a new generation for the phase's boards and return it."""
     try:
-        cache.incr(_generation_key(phase))
+        return cache.incr(_generation_key(phase))
     except ValueError:  # never read yet, or evicted: start past every generation used before
-        cache.set(_generation_key(phase), _fresh_generation(), None)
+        generation = _fresh_generation()
+        cache.set(_generation_key(phase), generation, None)
+        return generation
 
 
 def _fresh_generation() -> int:
     return time.time_ns() // 1_000_000
 
 
-def cache_key(*, phase: Phase, split: str, task: str) -> str:
-    return f"leaderboard:{phase.pk}:{cache_generation(phase=phase)}:{split}:{task}"
+def cache_key(*, phase: Phase, split: str, task: str, generation: int | None = None) -> str:
+    generation = cache_generation(phase=phase) if generation is None else generation
+    return board_key(phase.pk, generation, split, task)
 
 
 def history_cache_key(*, phase: Phase, task: str) -> str:
     return f"leaderboard-history:{phase.pk}:{cache_generation(phase=phase)}:{task}"
 
 
-def leaderboard_snapshot(*, phase: Phase, split: str, task: str | None = None) -> dict:
-    """The leaderboard as the API, the pages and the websocket send it; cached until the next change.
+def _snapshot_build(*, phase: Phase, split: str, task: str) -> dict:
+    metrics = task_metrics(competition=phase.competition, task=task)
+    return {
+        "competition": phase.competition.slug,
+        "phase": phase.name,
+        "split": split,
+        "task": task,
+        "metrics": [
+            {"key": m.key, "label": m.label, "direction": m.direction, "precision": m.precision,
+             "primary": m.primary, "description": m.description}
+            for m in metrics
+        ],
+        "rows": [r.as_dict() for r in leaderboard_rows(phase=phase, split=split, task=task)],
+    }
 
+
+def leaderboard_json(*, phase: Phase, split: str, task: str | None = None, generation: int | None = None) -> bytes:
+    """The leaderboard as UTF-8 JSON, exactly as the API sends it; cached until the next change.
+
+    The cache holds the encoded bytes, so a read that hits it costs one cache lookup and no
+    encoding: the API writes them out as they are, the websocket wraps them in its message.
     Callers decide whether ``split`` may be shown (:func:`private_visible_to`).
     """
     task = task or phase.competition.task
-    key = cache_key(phase=phase, split=split, task=task)
-    snapshot = cache.get(key)
-    if snapshot is None:
-        metrics = task_metrics(competition=phase.competition, task=task)
-        snapshot = {
-            "competition": phase.competition.slug,
-            "phase": phase.name,
-            "split": split,
-            "task": task,
-            "metrics": [
-                {"key": m.key, "label": m.label, "direction": m.direction, "precision": m.precision,
-                 "primary": m.primary, "description": m.description}
-                for m in metrics
-            ],
-            "rows": [r.as_dict() for r in leaderboard_rows(phase=phase, split=split, task=task)],
-        }
-        cache.set(key, snapshot, CACHE_SECONDS)
-    return snapshot
+    key = cache_key(phase=phase, split=split, task=task, generation=generation)
+    encoded = cache.get(key)
+    if encoded is None:
+        encoded = json.dumps(_snapshot_build(phase=phase, split=split, task=task),
+                             ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        cache.set(key, encoded, CACHE_SECONDS)
+    return encoded
+
+
+def leaderboard_snapshot(*, phase: Phase, split: str, task: str | None = None) -> dict:
+    """The leaderboard as a dict (for the pages and the CSV export); see :func:`leaderboard_json`."""
+    return json.loads(leaderboard_json(phase=phase, split=split, task=task))
 
 
 def score_history(*, phase: Phase, task: str | None = None) -> dict:

@@ -76,6 +76,18 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several threads (web, evaluation) write: wait for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("ARENA_DB_POOL", default=False):
+    # Server processes (config.asgi switches this on): under ASGI each request's sync code
+    # runs in a thread of its own, so connections cannot persist per thread, and without a
+    # pool every request would open a PostgreSQL connection (several milliseconds, more than
+    # a cached leaderboard read costs in all). One pool per server process; a request takes a
+    # connection and gives it back at its end. Evaluation workers fork per job and keep
+    # plain connections: a pool's connections and threads must not cross a fork.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("ARENA_DB_POOL_MIN", default=2),
+        "max_size": env.int("ARENA_DB_POOL_MAX", default=20),
+        "timeout": env.float("ARENA_DB_POOL_TIMEOUT", default=30),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -129,9 +141,14 @@ ARENA_MAX_INFRA_RETRIES = env.int("ARENA_MAX_INFRA_RETRIES", default=2)
 ARENA_EVALUATION_MODE = env("ARENA_EVALUATION_MODE", default="rq" if REDIS_URL else "thread")
 
 if REDIS_URL:
+    # Pub/sub: a group message is published once and reaches each server process once, which
+    # hands it to its own watchers; a thousand watchers in one process cost one Redis message,
+    # not a thousand queued copies. Pushes are live notifications, not a durable queue: a
+    # process that was not subscribed at that moment misses them, and its watchers' next
+    # snapshot (on reconnect) is current anyway.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -140,11 +157,16 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "arena",
+            "OPTIONS": {"pool_class": "config.redis_pool.SharedConnectionPool"},
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Anonymous leaderboard GETs answered from the Redis cache in front of Django once Django has
+# served the same request (competitions/leaderboards/reads.py). Needs the Redis cache.
+ARENA_LEADERBOARD_FAST_READS = bool(REDIS_URL) and env.bool("ARENA_LEADERBOARD_FAST_READS", default=True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
