@@ -29,7 +29,7 @@ def test_redis_is_used_in_ci():
 
     client = Redis.from_url(settings.REDIS_URL)
     assert client.ping()
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 
 def test_channel_layer_round_trip():

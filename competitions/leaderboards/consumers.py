@@ -5,92 +5,74 @@ also watch their unpublished ones). Private boards are part of the snapshot, and
 pushes, only once they are visible to everyone: one group serves every watcher, so nothing
 organizer-only may travel through it.
 
-A change arrives as a small notice (see :mod:`.push`). The first watcher in this process to
-handle a notice builds the ``update`` message from the cached board and encodes it; every
-other watcher of the process awaits that same encoded text, so a thousand watchers cost one
-encoding, not a thousand.
+A change arrives as the finished websocket text (see :mod:`.push`), so a watcher only
+forwards it: no database, cache or encoding work per watcher. Each message names its board and
+the phase's cache generation; a watcher never sends a board older than the one it already has
+(the snapshot included), so two quick changes pushed from two processes cannot leave it on
+the older board.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections import OrderedDict
-
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
 
 from competitions import selectors
-from competitions.models import Phase
 from submissions.models import Score
 
 from .push import leaderboard_group
-from .selectors import board_tasks, leaderboard_snapshot
-
-_ENCODED_KEEP = 64
-_encoded: OrderedDict[tuple, asyncio.Future] = OrderedDict()
+from .selectors import board_tasks, cache_generation, leaderboard_json
 
 
 @database_sync_to_async
-def _snapshots(slug: str, user) -> list[dict] | None:
-    competition = selectors.competitions_visible(user=user).filter(slug=slug).prefetch_related("phases", "metrics").first()
-    if competition is None:
+def _snapshot(slug: str, user) -> tuple[str, dict] | None:
+    """The snapshot text and the generation of each board in it; None when the competition is not visible."""
+    phases = selectors.competition_phases(slug=slug, user=user)
+    if phases is None:
         return None
-    boards = []
-    for phase in competition.phases.all():
+    boards, generations = [], {}
+    for phase in phases:
+        generation = cache_generation(phase=phase)
         splits = [Score.PUBLIC] + ([Score.PRIVATE] if phase.private_visible() else [])
-        for task in board_tasks(competition=competition):
+        for task in board_tasks(competition=phase.competition):
             for split in splits:
-                boards.append(leaderboard_snapshot(phase=phase, split=split, task=task))
-    return boards
+                boards.append(leaderboard_json(phase=phase, split=split, task=task, generation=generation))
+                generations[(phase.pk, split, task)] = generation
+    text = b'{"type":"snapshot","leaderboards":[' + b",".join(boards) + b"]}"
+    return text.decode(), generations
 
 
-@database_sync_to_async
-def _update_text(phase_id: int, split: str, task: str) -> str | None:
-    phase = Phase.objects.select_related("competition").filter(pk=phase_id).first()
-    if phase is None or (split == Score.PRIVATE and not phase.private_visible()):
-        return None
-    return json.dumps({"type": "update", "leaderboard": leaderboard_snapshot(phase=phase, split=split, task=task)})
-
-
-async def update_message(event: dict) -> str | None:
-    """The encoded ``update`` for a notice, built once per process and shared by its watchers."""
-    key = (event["phase_id"], event["split"], event["task"], event["generation"])
-    future = _encoded.get(key)
-    if future is None:
-        future = asyncio.get_running_loop().create_future()
-        _encoded[key] = future
-        while len(_encoded) > _ENCODED_KEEP:
-            _encoded.popitem(last=False)
-        try:
-            future.set_result(await _update_text(event["phase_id"], event["split"], event["task"]))
-        except Exception as exc:
-            _encoded.pop(key, None)
-            future.set_exception(exc)
-            raise
-    elif future.get_loop() is not asyncio.get_running_loop():  # a test's second event loop
-        _encoded.pop(key, None)
-        return await update_message(event)
-    return await asyncio.shield(future)
-
-
-class LeaderboardConsumer(AsyncJsonWebsocketConsumer):
+class LeaderboardConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
-        boards = await _snapshots(self.slug, self.scope.get("user"))
-        if boards is None:
+        self.group = leaderboard_group(self.slug)
+        # Join before reading the snapshot: a change committed in between is then pushed, not lost.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await _snapshot(self.slug, self.scope.get("user"))
+        if snapshot is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            del self.group
             await self.close(code=4404)
             return
-        self.group = leaderboard_group(self.slug)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        text, self.generations = snapshot
         await self.accept()
-        await self.send_json({"type": "snapshot", "leaderboards": boards})
+        await self.send(text_data=text)
 
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def leaderboard_changed(self, event):
-        text = await update_message(event)
-        if text is not None:
-            await self.send(text_data=text)
+    async def dispatch(self, message):
+        if message["type"] == "leaderboard.update":
+            # Forwarding a push touches no database: skip the stale-connection cleanup that
+            # Channels runs before every handler (a thread hop per watcher per change).
+            await self.leaderboard_update(message)
+        else:
+            await super().dispatch(message)
+
+    async def leaderboard_update(self, event):
+        board = (event["phase_id"], event["split"], event["task"])
+        if event["generation"] <= self.generations.get(board, -1):
+            return  # this watcher already has this board or a newer one
+        self.generations[board] = event["generation"]
+        await self.send(text_data=event["text"])

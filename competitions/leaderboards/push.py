@@ -1,12 +1,12 @@
 """Leaderboard pushes: after a commit that changed scores, every watcher gets the new board.
 
-The pushing process invalidates the cached boards, computes each visible board once (which
-caches it again) and sends the group one small notice per board naming it and its cache
-generation. Each server process turns a notice into the websocket message once, from the
-shared cache, and hands the same encoded text to all of its watchers
-(:mod:`.consumers`). So the work per change is one board computation, one small message per
-watcher through the channel layer, and one JSON encoding per server process, however many
-people watch. Private boards are announced only once they are visible to everyone.
+The pushing process starts a new cache generation for the phase, computes each visible board
+once (which caches it again, encoded) and sends the group one message per board that carries
+the ready websocket text. With the Redis pub/sub channel layer that is one ``PUBLISH`` per
+board, delivered once to each server process, which hands the same text to all of its
+watchers (:mod:`.consumers`). So the work per change is one board computation and one
+encoding, however many people watch and however many server processes serve them. Private
+boards are announced only once they are visible to everyone: one group serves every watcher.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.db import transaction
 
 from submissions.models import Score
 
-from .selectors import board_tasks, cache_generation, cache_invalidate, leaderboard_snapshot
+from .selectors import board_tasks, cache_invalidate, leaderboard_json
 
 log = logging.getLogger(__name__)
 
@@ -28,22 +28,33 @@ def leaderboard_group(slug: str) -> str:
     return f"leaderboard-{slug}"
 
 
+def update_text(board: bytes) -> str:
+    """The websocket message for one changed board, built around its cached JSON."""
+    return '{"type":"update","leaderboard":' + board.decode() + "}"
+
+
 def _publish(phase) -> None:
     competition = phase.competition
-    cache_invalidate(phase=phase)
+    generation = cache_invalidate(phase=phase)
     layer = get_channel_layer()
     if layer is None:
         return
     visible = [Score.PUBLIC] + ([Score.PRIVATE] if phase.private_visible() else [])
-    generation = cache_generation(phase=phase)
+    messages = []
     for task in board_tasks(competition=competition):
         for split in visible:
-            leaderboard_snapshot(phase=phase, split=split, task=task)  # computed once, here, into the shared cache
-            notice = {"type": "leaderboard.changed", "phase_id": phase.pk, "split": split, "task": task, "generation": generation}
-            try:
-                async_to_sync(layer.group_send)(leaderboard_group(competition.slug), notice)
-            except Exception:  # best effort: the board is committed and readable over the API
-                log.exception("leaderboard push for %s failed", competition.slug)
+            board = leaderboard_json(phase=phase, split=split, task=task, generation=generation)  # computed once, here
+            messages.append({"type": "leaderboard.update", "phase_id": phase.pk, "split": split, "task": task,
+                             "generation": generation, "text": update_text(board)})
+
+    async def send_all() -> None:
+        for message in messages:
+            await layer.group_send(leaderboard_group(competition.slug), message)
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:  # best effort: the board is committed and readable over the API
+        log.exception("leaderboard push for %s failed", competition.slug)
 
 
 def leaderboard_changed(phase) -> None:
