@@ -21,9 +21,9 @@ from . import selectors
 class SubmissionReportView(APIView):
     """GET /api/v1/submissions/{id}/report/: a finished defense's identifiability report.
 
-    Readable by the defense's team and the competition's organizers, and by everyone for the
-    organizer baselines of a published competition. ``split=private`` is shown once the
-    phase's private leaderboard is visible (organizers: always).
+    In a published competition everyone may read the public split of every finished defense.
+    ``split=private`` is for the defense's team once the phase's private leaderboard is visible
+    (organizers: always; baselines: everyone, after the reveal).
     """
 
     permission_classes = [permissions.AllowAny]
@@ -33,11 +33,11 @@ class SubmissionReportView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, submission_id: int):
-        defense, organizer = selectors.report_defense_get(submission_id=submission_id, user=request.user)
+        defense, reader = selectors.report_defense_get(submission_id=submission_id, user=request.user)
         split = request.query_params.get("split", Score.PUBLIC)
         if split not in (Score.PUBLIC, Score.PRIVATE):
             raise ApiError(f"split: expected public or private, got {split!r}.")
-        selectors.report_split_allowed(defense=defense, split=split, organizer=organizer)
+        selectors.report_split_allowed(defense=defense, split=split, reader=reader)
         return Response(selectors.identifiability_report(defense=defense, split=split))
 
 

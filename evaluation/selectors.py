@@ -529,34 +529,45 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
     }
 
 
-def report_defense_get(*, submission_id: int, user) -> tuple[Submission, bool]:
-    """The finished defense whose report ``user`` may read, and whether they organize its competition.
+def report_defense_get(*, submission_id: int, user) -> tuple[Submission, str]:
+    """The finished defense whose report ``user`` may read, and as whom: ``"organizer"``,
+    ``"team"`` (its team, or anyone for an organizer baseline) or ``"public"``.
 
-    Readable by the defense's team, the competition's organizers (and staff), and by everyone
-    for an organizer baseline of a published competition. Anyone else gets 404, as for any
-    submission that is not theirs; a submission that is not a finished defense gets 404 too.
+    In a published competition everyone may read the public split's report of every finished
+    defense: its public scores already stand in the arena matrix and on the board. Its team
+    and the organizers (and, for a baseline, everyone) may also read the private split once
+    it is revealed. Anyone else gets 404, as for any submission that is not theirs; a
+    submission that is not a finished defense gets 404 too.
     """
     submission = (
         Submission.objects.select_related("competition", "phase", "team").filter(pk=submission_id).first()
     )
     if submission is None:
         raise Http404(f"No submission {submission_id}.")
-    organizer = competition_selectors.is_organizer(competition=submission.competition, user=user)
-    allowed = (
-        organizer
-        or (submission.is_baseline and submission.competition.published)
-        or (user is not None and user.is_authenticated and submission.team_id is not None
-            and submission.team.memberships.filter(user=user).exists())
-    )
-    if not allowed:
+    published = submission.competition.published
+    if competition_selectors.is_organizer(competition=submission.competition, user=user):
+        reader = "organizer"
+    elif (submission.is_baseline and published) or (
+        user is not None and user.is_authenticated and submission.team_id is not None
+        and submission.team.memberships.filter(user=user).exists()
+    ):
+        reader = "team"
+    elif published and submission.role == Submission.DEFENSE and submission.status == Submission.FINISHED:
+        reader = "public"
+    else:
         raise Http404(f"No submission {submission_id}.")
     if submission.role != Submission.DEFENSE or submission.status != Submission.FINISHED:
         raise Http404(f"Submission {submission_id} is not a finished defense; reports exist for finished defenses only.")
-    return submission, organizer
+    return submission, reader
 
 
-def report_split_allowed(*, defense: Submission, split: str, organizer: bool) -> None:
-    """The private split's report shows once the phase's private leaderboard is visible, or to organizers."""
+def report_split_allowed(*, defense: Submission, split: str, reader: str) -> None:
+    """The private split's report shows to organizers, and to the defense's team once the
+    phase's private leaderboard is visible; other readers see the public split only."""
     _check_split(split)
-    if split == Score.PRIVATE and not organizer and not defense.phase.private_visible():
+    if split != Score.PRIVATE or reader == "organizer":
+        return
+    if reader != "team":
+        raise PermissionDenied("The private split's report is for the defense's team and the organizers.")
+    if not defense.phase.private_visible():
         raise PermissionDenied("The private split stays hidden until the organizers reveal it or the phase ends.")

@@ -18,27 +18,28 @@ from . import selectors
 
 
 def submission_report(request, submission_id: int):
-    """A finished defense's report: its team, the organizers, everyone for a published baseline.
+    """A finished defense's report, readable as ``selectors.report_defense_get`` says.
 
-    Anyone else gets 404. ``?split=private`` shows once the phase's private leaderboard is
-    visible (organizers: always); before that the page says so with 403 and shows no value.
+    ``?split=private`` shows to the defense's team once the phase's private leaderboard is
+    visible (organizers: always); otherwise the page says why with 403 and shows no value.
     """
-    defense, organizer = selectors.report_defense_get(submission_id=submission_id, user=request.user)
+    defense, reader = selectors.report_defense_get(submission_id=submission_id, user=request.user)
     split = request.GET.get("split", Score.PUBLIC)
     if split not in selectors.SPLITS:
         raise Http404(f"No split {split!r}: choose public or private.")
     context = competition_context(request, defense.competition.slug)
-    private_allowed = organizer or defense.phase.private_visible()
+    private_allowed = reader == "organizer" or (reader == "team" and defense.phase.private_visible())
     context.update(
         defense=defense,
         split=split,
+        reader=reader,
         private_allowed=private_allowed,
         leaderboard_url=reverse("competition-leaderboard", kwargs={"slug": defense.competition.slug})
         + "?" + urlencode({"phase": defense.phase.name, "task": defense.task, "split": split}),
         json_url=reverse("api-submission-report", kwargs={"submission_id": defense.pk}) + "?" + urlencode({"split": split}),
     )
     try:
-        selectors.report_split_allowed(defense=defense, split=split, organizer=organizer)
+        selectors.report_split_allowed(defense=defense, split=split, reader=reader)
     except PermissionDenied as exc:
         return render(request, "evaluation/report.html", {**context, "report": None, "hidden_reason": str(exc)}, status=403)
     context["report"] = selectors.identifiability_report(defense=defense, split=split)

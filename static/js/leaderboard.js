@@ -42,9 +42,10 @@
     return cell;
   }
 
-  /* The identifiability report of a defense, for those who may read it (its team, organizers; baselines for all). */
-  function reportVisible(baseline, teamId) {
-    return baseline || data.organizer || (data.myTeam !== null && teamId === data.myTeam);
+  /* The identifiability report of a defense, for those who may read it: the public split for
+     everyone who sees the board; the private split for its team and organizers (baselines: all). */
+  function reportVisible(baseline, teamId, split) {
+    return split === "public" || baseline || data.organizer || (data.myTeam !== null && teamId === data.myTeam);
   }
 
   function reportLink(submission, team, split) {
@@ -72,7 +73,7 @@
       if (data.myTeam && row.team_id === data.myTeam) classes.push("mine");
       if (changed && changed[row.submission]) classes.push("flash");
       var team = el("th", { scope: "row", text: row.team });
-      if (data.defenseBoard && reportVisible(row.baseline, row.team_id)) team.append(" ", reportLink(row.submission, row.team, board.split));
+      if (data.defenseBoard && reportVisible(row.baseline, row.team_id, board.split)) team.append(" ", reportLink(row.submission, row.team, board.split));
       var tr = el("tr", { className: classes.join(" "), "data-submission": row.submission }, [
         el("td", { className: "num" }, [row.baseline ? el("span", { className: "badge", text: "baseline" }) : String(row.rank)]),
         team
@@ -241,7 +242,7 @@
       var th = el("th", { scope: "col", className: "defense" + (d.baseline ? " baseline" : ""), "data-defense": d.submission }, [
         d.team + " ", el("span", { className: "id", text: "#" + d.submission })]);
       if (d.baseline) th.append(" ", el("span", { className: "badge", text: "baseline" }));
-      if (reportVisible(d.baseline, d.team_id)) th.append(" ", reportLink(d.submission, d.team, "public"));
+      if (reportVisible(d.baseline, d.team_id, "public")) th.append(" ", reportLink(d.submission, d.team, "public"));
       head.appendChild(th);
     });
     table.appendChild(el("thead", {}, [head]));

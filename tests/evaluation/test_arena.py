@@ -517,11 +517,13 @@ def test_identifiability_report_for_every_finished_defense_and_arena_metric_rows
     mia = next(s for s in report["strongest_attacks"] if s["task"] == "membership-inference")
     assert mia["attack"]["baseline"] is True and mia["value"] is not None
 
-    # The API: the team and everyone-for-baselines; anyone else's team defense is not found.
+    # The API: the public split of every finished defense for everyone; the private split for
+    # the team after the reveal, and for organizers.
     url = f"/api/v1/submissions/{d1.pk}/report/"
     assert client_for(arena.users["alpha"]).get(url).status_code == 200
-    assert client_for(arena.users["beta"]).get(url).status_code == 404
-    assert api_client.get(url).status_code == 404
+    assert client_for(arena.users["beta"]).get(url).status_code == 200
+    assert api_client.get(url).status_code == 200
+    assert client_for(arena.users["beta"]).get(url + "?split=private").status_code == 403
     response = api_client.get(f"/api/v1/submissions/{baseline.pk}/report/")
     assert response.status_code == 200 and response.json()["baseline"] is True
     hidden = client_for(arena.users["alpha"]).get(url + "?split=private")

@@ -116,7 +116,10 @@ def test_report_page_shows_the_three_criteria_the_thresholds_and_the_strongest_a
     assert [_cells(row)[3] for row in rows] == ["✗ exceeds"] * 3
 
 
-def test_reports_are_for_the_team_organizers_and_published_baselines_only(arena, client):
+def test_who_may_read_which_report(arena, client):
+    """Public split: everyone, for every finished defense of a published competition (its public
+    scores already stand in the matrix). Private split: its team after the reveal, organizers."""
+    from competitions.services import phase_reveal
     from submissions.models import Submission
 
     d1, _d2, a1 = _build_three_by_three(arena)
@@ -125,12 +128,13 @@ def test_reports_are_for_the_team_organizers_and_published_baselines_only(arena,
     assert failed.status == Submission.FAILED
     baseline = Submission.objects.get(competition=arena.competition, role="defense", is_baseline=True)
 
-    assert client.get(_report_url(d1)).status_code == 404  # spectators: not a baseline
-    assert client.get(_report_url(baseline)).status_code == 200
+    for defense in (d1, baseline):  # spectators
+        assert client.get(_report_url(defense)).status_code == 200
+    assert client.get(_report_url(failed)).status_code == 404
     client.force_login(arena.users["beta"])
-    for other in (d1, failed):  # another team's defense, finished or not
-        response = client.get(_report_url(other))
-        assert response.status_code == 404 and b"Singling out" not in response.content
+    assert client.get(_report_url(d1)).status_code == 200  # another team's finished defense
+    response = client.get(_report_url(failed))  # another team's failed one
+    assert response.status_code == 404 and b"Singling out" not in response.content
     client.force_login(arena.users["alpha"])
     assert client.get(_report_url(d1)).status_code == 200
     assert client.get(_report_url(failed)).status_code == 404  # its own, but not a finished defense
@@ -138,11 +142,22 @@ def test_reports_are_for_the_team_organizers_and_published_baselines_only(arena,
     client.force_login(arena.users["gamma"])
     assert client.get(_report_url(a1)).status_code == 404  # an attack has no report
 
-    # An unpublished competition's baseline report is for its organizers only.
+    # The private split, even once revealed, is for the team (and, for a baseline, everyone).
+    phase_reveal(phase=arena.phase)
+    for user in (None, arena.users["beta"]):
+        client.logout() if user is None else client.force_login(user)
+        hidden = client.get(_report_url(d1, "private"))
+        assert hidden.status_code == 403 and "for the defense's team and the organizers" in hidden.content.decode()
+        assert client.get(_report_url(baseline, "private")).status_code == 200
+    client.force_login(arena.users["alpha"])
+    assert client.get(_report_url(d1, "private")).status_code == 200
+
+    # An unpublished competition's reports are for its teams and organizers only.
     arena.competition.published = False
     arena.competition.save(update_fields=["published"])
     client.logout()
-    assert client.get(_report_url(baseline)).status_code == 404
+    for defense in (d1, baseline):
+        assert client.get(_report_url(defense)).status_code == 404
 
 
 def test_private_split_values_never_appear_before_the_reveal(arena, client, django_user_model):
@@ -194,15 +209,16 @@ def test_leaderboard_and_submission_page_link_each_readable_defense_to_its_repor
         board = _section(page, 'id="board-public"', 'id="panel-private"')
         return {int(pk) for pk in re.findall(r'href="/submissions/(\d+)/report/"', board)}
 
-    assert board_links(_leaderboard(client, arena)) == {baseline.pk}  # spectators: the baseline's
+    # The public board links every defense's public report, whoever reads it.
+    assert board_links(_leaderboard(client, arena)) == {baseline.pk, d1.pk, d2.pk}
     client.force_login(arena.users["alpha"])
     page = _leaderboard(client, arena)
-    assert board_links(page) == {baseline.pk, d1.pk}  # and the team's own
+    assert board_links(page) == {baseline.pk, d1.pk, d2.pk}
     assert '"reportUrl": "/submissions/{id}/report/"' in page and '"defenseBoard": true' in page
     organizer = django_user_model.objects.create_user(username="organizer", password="a-long-test-password")
     arena.competition.organizers.add(organizer)
     client.force_login(organizer)
-    assert board_links(_leaderboard(client, arena)) == {baseline.pk, d1.pk, d2.pk}  # organizers: all
+    assert board_links(_leaderboard(client, arena)) == {baseline.pk, d1.pk, d2.pk}
 
     # Every link leads to a report its reader may open.
     for pk in (baseline.pk, d1.pk, d2.pk):
