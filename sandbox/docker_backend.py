@@ -38,6 +38,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from .docker_spares import SparePool, remove_tree
 from .output import copy_output_tar
 from .spec import FailureClass, RunResult, RunSpec
 
@@ -194,13 +195,14 @@ class _Reaper:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, container_id: str) -> None:
+    def submit(self, container_id: str, folder: Path | None = None) -> None:
+        """Remove the container (with its volume), then ``folder`` (a spare's bind sources)."""
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="sandbox-reaper", daemon=True)
                 self._thread.start()
                 atexit.register(self.drain)
-        self._queue.put(container_id)
+        self._queue.put((container_id, folder))
 
     def drain(self) -> None:
         """Block until every submitted container and volume is removed."""
@@ -208,25 +210,85 @@ class _Reaper:
 
     def _work(self) -> None:
         while True:
-            container_id = self._queue.get()
+            container_id, folder = self._queue.get()
             try:
-                _quietly(self._api.remove_container, container=container_id, force=True, v=True)
+                if container_id:
+                    _quietly(self._api.remove_container, container=container_id, force=True, v=True)
+                if folder is not None:
+                    remove_tree(folder)
             finally:
                 self._queue.task_done()
 
 
 class DockerBackend:
+    """Runs specs in containers. With ``spares`` (the default) each run leaves a started
+    container of its shape behind for the next one (see :mod:`sandbox.docker_spares`)."""
+
     name = "docker"
 
-    def __init__(self, client=None):
+    def __init__(self, client=None, *, spares: bool = True):
         self._client = client
         self._cgroup_layout: tuple[int, str] | None = None
         self._reaper: _Reaper | None = None
+        self._use_spares = spares
+        self._spares: SparePool | None = None
+        self._lock = threading.Lock()
 
     def wait_for_cleanup(self) -> None:
         """Wait until the containers and volumes of finished runs are removed."""
         if self._reaper is not None:
             self._reaper.drain()
+
+    def settle(self) -> None:
+        """Wait until finished runs are removed and the next run's spare is up: the state of a
+        worker waiting for its next job (for benchmarks)."""
+        self.wait_for_cleanup()
+        if self._spares is not None:
+            self._spares.wait_ready()
+
+    def close(self) -> None:
+        """Remove the spare container, then wait for every pending removal."""
+        if self._spares is not None:
+            self._spares.close()
+        self.wait_for_cleanup()
+
+    def _reap(self, container_id: str, folder: Path | None = None) -> None:
+        with self._lock:
+            if self._reaper is None:
+                self._reaper = _Reaper(self.client.api)
+        self._reaper.submit(container_id, folder)
+
+    def _spare_pool(self) -> SparePool | None:
+        if not self._use_spares:
+            return None
+        with self._lock:
+            if self._spares is None:
+                self._spares = SparePool(start=self._start_container, remove=lambda s: self._reap(s.container, s.root))
+                atexit.register(self.close)
+        return self._spares
+
+    def _start_container(self, spec: RunSpec, run_id: str, now: float | None = None) -> str:
+        """Create and start the container for ``spec``, its keeper idle; returns its id.
+
+        A create that fails half-way is removed by name before the error goes on.
+        """
+        from docker.models.containers import _create_container_args
+
+        api = self.client.api
+        # The low-level call: the SDK's containers.create would inspect the new container too.
+        create = _create_container_args({**container_kwargs(spec, run_id=run_id, now=now), "version": api._version})
+        name = f"arena-{run_id}"
+        try:
+            container = api.create_container(name=name, **create)["Id"]
+        except BaseException:
+            _quietly(api.remove_container, container=name, force=True, v=True)
+            raise
+        try:
+            api.start(container)
+        except BaseException:
+            _quietly(api.remove_container, container=container, force=True, v=True)
+            raise
+        return container
 
     # ------------------------------------------------------------------ engine
 
@@ -264,31 +326,42 @@ class DockerBackend:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         import docker.errors
-        from docker.models.containers import _create_container_args
 
         api = self.client.api
         limits = spec.limits
-        run_id = uuid.uuid4().hex[:16]
-        container = None  # its name until created, then its id; None once handed to the reaper
+        container = None  # None once handed to the reaper
+        folder = None  # a spare's bind sources, removed with it
         started = time.monotonic()
+        pool = self._spare_pool()
         try:
             command, workdir = self._command(spec)
-            # The low-level call: the SDK's containers.create would inspect the new container too.
-            create = _create_container_args({**container_kwargs(spec, run_id=run_id), "version": api._version})
-            container = f"arena-{run_id}"  # a create that fails half-way is still removed by name
-            container = api.create_container(name=container, **create)["Id"]
-            api.start(container)
-            try:
-                exec_id = api.exec_create(container, command, user=RUN_USER, workdir=workdir)["Id"]
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409:  # 409: the container is no longer running
+            exec_id = None
+            spare = pool.take(spec, wait=30.0) if pool is not None else None
+            if spare is not None:
+                container, folder = spare.container, spare.root
+                if spare.fill(spec):
+                    try:
+                        # The run's environment goes to the program: the spare was made without it.
+                        exec_id = api.exec_create(container, command, user=RUN_USER, workdir=workdir,
+                                                  environment=dict(spec.env))["Id"]
+                    except docker.errors.APIError:
+                        pass  # it died while idle (engine restart, removed by hand): start cold
+                if exec_id is None:
+                    self._reap(container, folder)
+                    container = folder = None
+            if exec_id is None:
+                container = self._start_container(spec, uuid.uuid4().hex[:16])
+                try:
+                    exec_id = api.exec_create(container, command, user=RUN_USER, workdir=workdir)["Id"]
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:  # 409: the container is no longer running
+                        raise
+                    if spec.use_image_entrypoint:
+                        raise _ProgramCannotStart(
+                            "the image cannot keep its sandbox alive: it needs a `sleep` command "
+                            "(coreutils or busybox) on its PATH"
+                        ) from None
                     raise
-                if spec.use_image_entrypoint:
-                    raise _ProgramCannotStart(
-                        "the image cannot keep its sandbox alive: it needs a `sleep` command "
-                        "(coreutils or busybox) on its PATH"
-                    ) from None
-                raise
             chunks = api.exec_start(exec_id, stream=True, demux=True)
             started = time.monotonic()
             reader = _StreamReader(chunks, limits.log_bytes)
@@ -299,6 +372,8 @@ class DockerBackend:
                 # Nothing of a timed-out run is used: kill it now rather than freeze it.
                 api.remove_container(container, force=True, v=True)
                 container = None
+                if pool is not None:
+                    pool.replenish(spec)
                 reader.join(timeout=2)
                 return self._result(
                     spec, FailureClass.TIMEOUT, f"the program ran longer than {limits.wall_seconds:g} s and was stopped",
@@ -315,10 +390,10 @@ class DockerBackend:
                 max_files=limits.output_files,
                 strip_components=1,
             )
-            if self._reaper is None:
-                self._reaper = _Reaper(api)
-            self._reaper.submit(container)
-            container = None
+            self._reap(container, folder)
+            container = folder = None
+            if pool is not None:
+                pool.replenish(spec)
             reader.join(timeout=2)
             if reader.error is not None and not isinstance(reader.error, (OSError, ValueError)):
                 raise reader.error
@@ -348,6 +423,8 @@ class DockerBackend:
         finally:
             if container is not None:
                 _quietly(api.remove_container, container=container, force=True, v=True)
+            if folder is not None:
+                remove_tree(folder)
 
     def _command(self, spec: RunSpec) -> tuple[list[str], str]:
         """The argv to exec and its working directory."""

@@ -61,12 +61,17 @@ def process_ready():
         pytest.skip("neither bubblewrap nor unshare-as-root is usable here")
 
 
-@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), "process", "process-unshare"])
+@pytest.fixture(params=[pytest.param("docker", marks=pytest.mark.docker), pytest.param("docker-cold", marks=pytest.mark.docker),
+                        "process", "process-unshare"])
 def backend(request, monkeypatch) -> str:
-    """The backend name a test runs on; ``process-unshare`` forces the process backend's
-    fallback (used where bubblewrap is missing), which needs root."""
-    if request.param == "docker":
+    """The backend name a test runs on. ``docker`` runs every program in a spare container
+    (started ahead of the run, see sandbox/docker_spares.py), ``docker-cold`` in a container
+    created for the run;
+    ``process-unshare`` forces the process backend's fallback (used where bubblewrap is
+    missing), which needs root."""
+    if request.param.startswith("docker"):
         request.getfixturevalue("docker_engine")
+        monkeypatch.setattr(_backend("docker"), "_use_spares", request.param == "docker")
         return "docker"
     request.getfixturevalue("process_ready")
     if request.param == "process-unshare":
@@ -112,6 +117,9 @@ class Runner:
                             "ARENA_OUTPUT": "/output", "ARENA_SEED": "1", **(env or {})},
                        limits=limits, image=RUNTIME_IMAGE,
                        labels={"org.anomed-arena.test": self.test_label})
+        docker = _backend("docker")
+        if self.backend == "docker" and docker._use_spares:
+            docker._spare_pool().replenish(spec)  # every run of the ``docker`` param in a spare
         return sandbox.run(spec, output_dir=self.output_dir, backend=self.backend)
 
     def report(self, result: RunResult) -> dict:
