@@ -12,8 +12,13 @@ this process), and a worker that dies mid-job is caught by ``stale_runs_reap``.
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.db import close_old_connections
 from rq import SimpleWorker
+
+log = logging.getLogger(__name__)
 
 
 class EvaluationWorker(SimpleWorker):
@@ -25,3 +30,20 @@ class EvaluationWorker(SimpleWorker):
             super().execute_job(job, queue)
         finally:
             close_old_connections()
+
+
+def sandbox_leftovers_remove() -> int:
+    """Remove the containers and volumes that runs of killed workers left on this host's engine.
+
+    Only those past their deadline label are touched, so other workers' runs (and their spare
+    containers) on the same engine are safe. Returns how many were removed; 0 without an engine.
+    """
+    if settings.ARENA_SANDBOX_BACKEND not in ("", "docker"):
+        return 0
+    from sandbox.docker_backend import cleanup_leftovers
+
+    try:
+        return cleanup_leftovers()
+    except Exception as exc:  # noqa: BLE001 - no engine here: nothing of ours can be left on it
+        log.info("no leftover check on the Docker engine: %s", exc)
+        return 0

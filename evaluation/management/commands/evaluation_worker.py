@@ -15,11 +15,14 @@ class Command(BaseCommand):
             raise CommandError("REDIS_URL is not set: without Redis the server evaluates in-process.")
         from evaluation.queue import redis_connection
         from evaluation.services import stale_runs_reap
-        from evaluation.worker import EvaluationWorker
+        from evaluation.worker import EvaluationWorker, sandbox_leftovers_remove
 
         unknown = set(queues) - {"cpu", "gpu"}
         if unknown:
             raise CommandError(f"Unknown queue(s): {', '.join(sorted(unknown))} (expected cpu, gpu).")
+        removed = sandbox_leftovers_remove()
+        if removed:
+            self.stdout.write(f"Removed {removed} sandbox container(s) or volume(s) left by a lost worker.")
         reaped = stale_runs_reap()
         if reaped:
             self.stdout.write(f"Requeued {reaped} submission(s) left running by a lost worker.")
