@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import F, Q, Window
+from django.db.models import F, Max, Min, Q, Window
 from django.db.models.functions import Rank, Round
 
 from competitions.models import Competition, Metric, Phase
@@ -113,9 +113,21 @@ def _team_candidates(*, phase: Phase, task: str, split: str, metrics: list[Metri
     )
     if only_ids is not None:
         scores = scores.filter(submission_id__in=only_ids)
-    ranked = scores.annotate(
-        position=Window(Rank(), partition_by=[F("submission__team_id")], order_by=[_db_order(F("value"), primary)])
-    ).filter(position__lte=within)
+    team = [F("submission__team_id")]
+    if within == 1:
+        # Each team's best raw value, then its submissions less than one unit of the last shown
+        # digit away from it: a superset of those the board shows as equal to the best, which
+        # _best_of_each_team narrows down with the rounding the board shows. Cheaper than
+        # ranking rounded values (no rounding of every row in the database).
+        unit = 10.0 ** -primary.precision * (1 + 1e-9)
+        if primary.direction == Metric.HIGHER:
+            ranked = scores.annotate(best=Window(Max("value"), partition_by=team)).filter(Q(value__gte=F("best") - unit) | Q(best__isnull=True))
+        else:
+            ranked = scores.annotate(best=Window(Min("value"), partition_by=team)).filter(Q(value__lte=F("best") + unit) | Q(best__isnull=True))
+    else:
+        ranked = scores.annotate(
+            position=Window(Rank(), partition_by=team, order_by=[_db_order(F("value"), primary)])
+        ).filter(position__lte=within)
     return list(ranked.values_list("submission_id", "submission__team_id", "submission__created", "value"))
 
 
@@ -198,16 +210,18 @@ def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None) -> li
     by_key = {m.key: m for m in metrics}
     scores: dict[int, dict[str, dict]] = {pk: {} for pk in submissions}
     curves: dict[int, list] = {}
-    for score in Score.objects.filter(submission_id__in=list(submissions), split=split, metric__in=list(by_key)):
-        digits = by_key[score.metric].precision
-        scores[score.submission_id][score.metric] = {
-            "value": _rounded(score.value, digits),
-            "ci_low": _rounded(score.ci_low, digits),
-            "ci_high": _rounded(score.ci_high, digits),
+    for submission_id, metric, value, ci_low, ci_high, detail in Score.objects.filter(
+        submission_id__in=list(submissions), split=split, metric__in=list(by_key)
+    ).values_list("submission_id", "metric", "value", "ci_low", "ci_high", "detail"):
+        digits = by_key[metric].precision
+        scores[submission_id][metric] = {
+            "value": _rounded(value, digits),
+            "ci_low": _rounded(ci_low, digits),
+            "ci_high": _rounded(ci_high, digits),
         }
-        roc = (score.detail or {}).get("roc")
+        roc = (detail or {}).get("roc")
         if roc:
-            curves[score.submission_id] = _thin(roc)
+            curves[submission_id] = _thin(roc)
 
     def sort_key(sub: Submission):
         values = tuple(_order_value(scores[sub.pk].get(m.key, {}).get("value"), m.direction) for m in metrics)

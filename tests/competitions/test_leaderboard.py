@@ -85,6 +85,22 @@ def test_a_teams_best_submission_is_chosen_with_the_same_tie_breaks():
     assert [r.submission for r in leaderboard_rows(phase=c.phases.first(), split=Score.PUBLIC)] == [best.pk]
 
 
+def test_a_teams_own_submissions_are_compared_at_the_metrics_precision_too():
+    c = competition_make()
+    a = team_make(c, "A")
+    submission_make(competition=c, team=a, public={"tpr_at_fpr_0_1": 0.50004, "auc": 0.55})
+    # 0.49996 shows as 0.5000 like the raw best: the better AUC wins. 0.49994 shows as 0.4999: a worse score.
+    shown_equal = submission_make(competition=c, team=a, public={"tpr_at_fpr_0_1": 0.49996, "auc": 0.75})
+    submission_make(competition=c, team=a, public={"tpr_at_fpr_0_1": 0.49994, "auc": 0.99})
+    b = team_make(c, "B")
+    submission_make(competition=c, team=b, public={"tpr_at_fpr_0_1": None, "auc": 0.9})
+    only_missing = submission_make(competition=c, team=b, public={"tpr_at_fpr_0_1": None, "auc": 0.95})
+
+    rows = leaderboard_rows(phase=c.phases.first(), split=Score.PUBLIC)
+
+    assert [(r.team, r.submission) for r in rows] == [("A", shown_equal.pk), ("B", only_missing.pk)]
+
+
 def test_a_missing_value_ranks_after_every_number():
     c = competition_make()
     a, b = team_make(c, "Missing"), team_make(c, "Present")
