@@ -180,8 +180,7 @@ def participant_message(*, error: OutputInvalid, saw_hidden_data: bool) -> str:
     could carry hidden records out, so the team gets the position and the rule, never the value."""
     if not saw_hidden_data:
         return str(error)
-    where = error.file + (f" line {error.line}" if error.line is not None else "") + (f", column {error.column}" if error.column else "")
-    return f"{where}: the output breaks the task's format (the exact value is withheld because this run saw hidden data)."
+    return f"{error.without_values()}\n(Values from the output are withheld because this run saw hidden data.)"
 
 
 # --------------------------------------------------------------------------- the pipeline

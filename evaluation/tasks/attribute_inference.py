@@ -262,11 +262,16 @@ class AttributeInference(TaskType):
         elif kind == "date":
             dates = parse_dates(frame["guess"])
             problems.add_rows(
-                frame, dates.isna().to_numpy(), "guess", lambda v: f"{quote(v)} is not an ISO date (YYYY-MM-DD) for {secret}"
+                frame,
+                dates.isna().to_numpy(),
+                "guess",
+                lambda v: f"{quote(v)} is not an ISO date (YYYY-MM-DD) for {secret}",
+                f"is not an ISO date (YYYY-MM-DD) for {secret}",
             )
             guesses = dates.dt.strftime("%Y-%m-%d")
         else:
-            problems.add_rows(frame, frame["guess"].eq("").to_numpy(), "guess", lambda v: "is empty; guess a value of " + str(secret))
+            empty = f"is empty; guess a value of {secret}"
+            problems.add_rows(frame, frame["guess"].eq("").to_numpy(), "guess", lambda v: empty, empty)
         check_covers(frame, TARGET_ID, expected, problems, what="targets")
         problems.raise_if_any()
         return pd.DataFrame({TARGET_ID: frame[TARGET_ID], "guess": guesses})

@@ -30,13 +30,19 @@ class OutputInvalid(Exception):
     ``line`` counts the header as line 1. One exception may carry several problems found
     in the same pass (:meth:`collected`); ``file``, ``line`` and ``column`` are then those
     of the first, ``problems`` lists the ones shown and ``total`` counts all of them.
+
+    ``rule`` says what is wrong without quoting anything the file holds (no value, no
+    column name the task does not define): output derived from hidden data is reported to
+    the team that way (:meth:`without_values`), as a value could carry hidden records out.
     """
 
-    def __init__(self, message: str, *, file: str, line: int | None = None, column: str | None = None):
+    def __init__(self, message: str, *, file: str, line: int | None = None, column: str | None = None,
+                 rule: str | None = None):
         self.file = file
         self.line = line
         self.column = column
         self.detail = message
+        self.rule = rule
         self.problems: tuple[OutputInvalid, ...] = (self,)
         self.total = 1
         super().__init__(f"{file}{self.location}: {message}")
@@ -66,6 +72,18 @@ class OutputInvalid(Exception):
         error.problems = tuple(problems)
         error.total = total
         return error
+
+    def without_values(self) -> str:
+        """The message with each problem's rule in place of its detail: where the problems are
+        and what they break, nothing the file holds."""
+        if len(self.problems) == 1 and self.total == 1:
+            return f"{self.file}{self.location}: {self.rule or UNSTATED_RULE}"
+        more = f" (the first {len(self.problems)} shown)" if self.total > len(self.problems) else ""
+        shown = "\n".join(f"  {p.location.strip(' ,') or 'file'}: {p.rule or UNSTATED_RULE}" for p in self.problems)
+        return f"{self.file}: {self.total} problems{more}:\n{shown}"
+
+
+UNSTATED_RULE = "breaks the task's output format"
 
 
 class TaskDataInvalid(Exception):

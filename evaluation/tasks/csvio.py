@@ -49,20 +49,22 @@ class Problems:
     def __bool__(self) -> bool:
         return self.total > 0
 
-    def add(self, message: str, *, line: int | None = None, column: str | None = None) -> None:
+    def add(self, message: str, *, line: int | None = None, column: str | None = None, rule: str | None = None) -> None:
+        """One problem; ``rule`` says what is wrong without quoting the file (see :class:`OutputInvalid`)."""
         self.total += 1
         if len(self.found) < 4 * SHOWN_PROBLEMS:
-            self.found.append(OutputInvalid(message, file=self.file, line=line, column=column))
+            self.found.append(OutputInvalid(message, file=self.file, line=line, column=column, rule=rule))
 
-    def add_rows(self, frame: pd.DataFrame, mask: Iterable[bool], column: str, describe) -> None:
-        """One problem per row where ``mask`` is true; ``describe(value)`` says what is wrong."""
+    def add_rows(self, frame: pd.DataFrame, mask: Iterable[bool], column: str, describe, rule=None) -> None:
+        """One problem per row where ``mask`` is true; ``describe(value)`` says what is wrong,
+        ``rule(value)`` (or a fixed text) says it without quoting the value."""
         mask = np.asarray(mask, dtype=bool)
         count = int(mask.sum())
         if not count:
             return
         bad = frame.loc[mask, column].head(SHOWN_PROBLEMS)
         for line, value in bad.items():
-            self.add(describe(value), line=int(line), column=column)
+            self.add(describe(value), line=int(line), column=column, rule=rule(value) if callable(rule) else rule)
         self.total += count - len(bad)
 
     def raise_if_any(self) -> None:
@@ -90,6 +92,11 @@ def examples(values: Iterable[object], count: int | None = None) -> str:
 # --------------------------------------------------------------------------- output files
 
 
+def _shape_error(message: str, *, file: str, line: int | None = None) -> OutputInvalid:
+    """A problem of the file's shape: its message quotes nothing the file holds, so it is its own rule."""
+    return OutputInvalid(message, file=file, line=line, rule=message)
+
+
 def read_output(
     path: Path,
     *,
@@ -111,19 +118,19 @@ def read_output(
     name = path.name
     expected_header = ",".join(required)
     if not path.exists():
-        raise OutputInvalid(
+        raise _shape_error(
             f"file not found: the program must write {name} (header: {expected_header}) in the output folder",
             file=name,
         )
     if not path.is_file():
-        raise OutputInvalid("is not a regular file", file=name)
+        raise _shape_error("is not a regular file", file=name)
     size = path.stat().st_size
     if size > max_bytes:
-        raise OutputInvalid(
+        raise _shape_error(
             f"file is {size / 2**20:.1f} MiB, more than the {max_bytes / 2**20:.0f} MiB allowed", file=name
         )
     if size == 0:
-        raise OutputInvalid(f"file is empty: expected the header {expected_header} and then the rows", file=name)
+        raise _shape_error(f"file is empty: expected the header {expected_header} and then the rows", file=name)
 
     problems = Problems(name)
     lines: list[int] = []
@@ -133,7 +140,7 @@ def read_output(
         try:
             header = next(reader, None)
             if header is None or not any(h.strip() for h in header):
-                raise OutputInvalid(f"the first line must be the header {expected_header}", file=name, line=1)
+                raise _shape_error(f"the first line must be the header {expected_header}", file=name, line=1)
             header = [h.strip() for h in header]
             _check_header(header, required=required, optional=optional, file=name)
             width = len(header)
@@ -144,31 +151,29 @@ def read_output(
                     hint = ""
                     if len(row) > width and any(cell.lstrip().startswith(("[", "(", "{")) for cell in row):
                         hint = "; a value holding a comma, such as an interval [lo, hi], must be in double quotes"
-                    problems.add(
-                        f"has {len(row)} fields but the header has {width} ({','.join(header)}){hint}",
-                        line=reader.line_num,
-                    )
+                    wrong_width = f"has {len(row)} fields but the header has {width} ({','.join(header)}){hint}"
+                    problems.add(wrong_width, line=reader.line_num, rule=wrong_width)
                     if problems.total >= SHOWN_PROBLEMS:
                         break
                     continue
                 if len(rows) >= max_rows:
-                    raise OutputInvalid(
+                    raise _shape_error(
                         f"too many rows: at most {max_rows} data rows are expected", file=name, line=reader.line_num
                     )
                 rows.append([cell.strip() for cell in row])
                 lines.append(reader.line_num)
         except UnicodeDecodeError:
             line, column = _first_undecodable(path)
-            raise OutputInvalid(
+            raise _shape_error(
                 f"is not UTF-8 text (an invalid byte at character {column} of the line); save the file as UTF-8",
                 file=name,
                 line=line,
             ) from None
-        except csv.Error as exc:
-            raise OutputInvalid(f"is not valid CSV: {exc}", file=name, line=reader.line_num) from None
+        except csv.Error as exc:  # the reader's messages name its own delimiters and limits, not the data
+            raise _shape_error(f"is not valid CSV: {exc}", file=name, line=reader.line_num) from None
     problems.raise_if_any()
     if len(rows) < min_rows:
-        raise OutputInvalid(
+        raise _shape_error(
             f"has {len(rows)} data rows, at least {min_rows} expected", file=name, line=(lines[-1] if lines else 1)
         )
     frame = pd.DataFrame(rows, columns=header, index=pd.Index(lines, name="line"), dtype=object)
@@ -192,28 +197,30 @@ def _first_undecodable(path: Path) -> tuple[int, int]:
 
 def _check_header(header: list[str], *, required: Sequence[str], optional: Sequence[str], file: str) -> None:
     expected = ",".join(required)
-    problems = []
+    known = set(required) | set(optional)
+    problems, rules = [], []  # rules name only the task's own columns
     seen = set()
     for column in header:
         if not column:
             problems.append("has an empty column name")
+            rules.append(problems[-1])
         elif column in seen:
             problems.append(f"repeats the column {column!r}")
+            rules.append(problems[-1] if column in known else "repeats a column")
         seen.add(column)
     missing = [c for c in required if c not in seen]
-    unknown = [c for c in header if c and c not in required and c not in optional]
+    unknown = [c for c in header if c and c not in known]
     if missing:
         problems.append(f"misses the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        rules.append(problems[-1])
+    allowed = ", ".join(list(required) + list(optional))
     if unknown:
-        allowed = ", ".join(list(required) + list(optional))
         problems.append(f"has unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} (allowed: {allowed})")
+        rules.append(f"has {len(unknown)} unknown column{'s' if len(unknown) > 1 else ''} (allowed: {allowed})")
     if problems:
+        tail = f"; expected {expected}" + (f" (optional: {', '.join(optional)})" if optional else "")
         raise OutputInvalid(
-            f"the header {'; '.join(problems)}; expected {expected}" + (
-                f" (optional: {', '.join(optional)})" if optional else ""
-            ),
-            file=file,
-            line=1,
+            f"the header {'; '.join(problems)}{tail}", file=file, line=1, rule=f"the header {'; '.join(rules)}{tail}"
         )
 
 
@@ -235,16 +242,22 @@ def check_ids(
     ids = frame[column]
     empty = ids.eq("")
     if not allow_empty:
-        problems.add_rows(frame, empty, column, lambda v: "is empty; every row needs an id")
+        problems.add_rows(frame, empty, column, lambda v: "is empty; every row needs an id", "is empty; every row needs an id")
     if known is not None:
         unknown = ~ids.isin(known) & ~empty
-        problems.add_rows(frame, unknown, column, lambda v: f"{quote(v)} is not an id of {known_what}")
+        problems.add_rows(
+            frame, unknown, column, lambda v: f"{quote(v)} is not an id of {known_what}", f"is not an id of {known_what}"
+        )
     if unique:
         repeated = ids.duplicated(keep="first") & ~empty
         if repeated.any():
             first_line = {v: line for line, v in ids[~ids.duplicated(keep="first")].items()}
             problems.add_rows(
-                frame, repeated, column, lambda v: f"{quote(v)} appears again (first on line {first_line[v]}); one row per id"
+                frame,
+                repeated,
+                column,
+                lambda v: f"{quote(v)} appears again (first on line {first_line[v]}); one row per id",
+                lambda v: f"repeats the id first on line {first_line[v]}; one row per id",
             )
 
 
@@ -256,6 +269,7 @@ def check_covers(frame: pd.DataFrame, column: str, expected: Sequence[str], prob
             f"has no row for {len(missing)} of the {len(expected)} {what}: {examples(sorted(missing), len(missing))}; "
             f"write exactly one row per id",
             column=column,
+            rule=f"has no row for {len(missing)} of the {len(expected)} {what}; write exactly one row per id",
         )
 
 
@@ -279,7 +293,10 @@ def parse_numbers(
     def describe(value: str) -> str:
         return f"is empty; expected a number{rng}" if value == "" else f"{quote(value)} is not a number{rng}"
 
-    problems.add_rows(frame, bad, column, describe)
+    def rule(value: str) -> str:
+        return f"is empty; expected a number{rng}" if value == "" else f"is not a number{rng}"
+
+    problems.add_rows(frame, bad, column, describe, rule)
     return values
 
 

@@ -126,7 +126,7 @@ def _parse_ordered(frame: pd.DataFrame, column: str, text: pd.Series, problems: 
     ordered = np.where(half_open, (low < high).to_numpy(), (low <= high).to_numpy())
     interval = (low.notna() & high.notna()).to_numpy() & ordered
     bad = ~(empty | star | plain | interval)
-    problems.add_rows(frame, bad, column, lambda v: _describe_ordered(v, kind))
+    problems.add_rows(frame, bad, column, lambda v: _ordered_problem(v, kind)[0], lambda v: _ordered_problem(v, kind)[1])
 
     if kind == "numeric":
         midpoint = (low + high) / 2
@@ -152,24 +152,30 @@ def _parse_ordered(frame: pd.DataFrame, column: str, text: pd.Series, problems: 
     return classes, values, _counts(interval=interval & ~plain, suppressed=star, missing=empty)
 
 
-def _describe_ordered(value: str, kind: str) -> str:
+def _ordered_problem(value: str, kind: str) -> tuple[str, str]:
+    """What is wrong with a numeric or date cell: quoting the value, and without it."""
     what = "a number" if kind == "numeric" else "an ISO date (YYYY-MM-DD)"
     example = "[30, 40)" if kind == "numeric" else "[1980-01-01, 1981-01-01)"
+    shown = quote(value)
     if value.startswith(("[", "(")):
         pattern = _NUMBER_INTERVAL if kind == "numeric" else _DATE_INTERVAL
         match = pattern.match(value)
         if match:
             lo, hi, close = match["lo"], match["hi"], match["close"]
-            if kind == "date" and (pd.isna(parse_dates(pd.Series([lo]))[0]) or pd.isna(parse_dates(pd.Series([hi]))[0])):
-                return f"{quote(value)} has a bound that is not a calendar date"
+            if kind == "date" and parse_dates(pd.Series([lo, hi])).isna().any():
+                return f"{shown} has a bound that is not a calendar date", "is an interval with a bound that is not a calendar date"
             if close == ")":
-                return f"{quote(value)} is empty: in [lo, hi) the lower bound must be below the upper bound"
-            return f"{quote(value)} has its lower bound {lo} above its upper bound {hi}"
+                rule = "is empty: in [lo, hi) the lower bound must be below the upper bound"
+                return f"{shown} {rule}", f"is an interval that {rule}"
+            return (f"{shown} has its lower bound {lo} above its upper bound {hi}",
+                    "is an interval whose lower bound is above its upper bound")
         bounds = "numbers" if kind == "numeric" else "ISO dates"
-        return f"{quote(value)} is not an interval [lo, hi] or [lo, hi) of two {bounds}, e.g. {example}"
+        rule = f"is not an interval [lo, hi] or [lo, hi) of two {bounds}, e.g. {example}"
+        return f"{shown} {rule}", rule
     if kind == "date" and re.fullmatch(_DATE, value):
-        return f"{quote(value)} is not a calendar date"
-    return f"{quote(value)} is not {what}, an interval such as {example}, or * (suppressed)"
+        return f"{shown} is not a calendar date", "is not a calendar date"
+    rule = f"is not {what}, an interval such as {example}, or * (suppressed)"
+    return f"{shown} {rule}", rule
 
 
 def _parse_categorical(frame: pd.DataFrame, column: str, text: pd.Series, problems: Problems):
@@ -184,7 +190,7 @@ def _parse_categorical(frame: pd.DataFrame, column: str, text: pd.Series, proble
     unclosed = text.str.startswith("{").to_numpy() & ~is_set
     plain = ~(empty | star | is_set | unclosed)
     bad = (is_set & ~valid_set) | unclosed
-    problems.add_rows(frame, bad, column, _describe_set)
+    problems.add_rows(frame, bad, column, _describe_set, _set_rule)
 
     frequency = text[plain].value_counts()
     chosen = member_lists[set_ok].map(lambda parts: _most_frequent(parts, frequency))
@@ -205,7 +211,11 @@ def _most_frequent(members: list[str], frequency: pd.Series):
     return best
 
 
-def _describe_set(value: str) -> str:
+def _set_rule(value: str) -> str:
     if not value.endswith("}"):
-        return f"{quote(value)} opens a set with {{ but does not close it with }}; write sets as {{a|b|c}}"
-    return f"{quote(value)} is not a set of values {{a|b|c}}: a member is empty"
+        return "opens a set with { but does not close it with }; write sets as {a|b|c}"
+    return "is not a set of values {a|b|c}: a member is empty"
+
+
+def _describe_set(value: str) -> str:
+    return f"{quote(value)} {_set_rule(value)}"

@@ -152,6 +152,40 @@ def test_release_shape_errors(tmp_path, prepared):
     assert "line 2, column record_id: 'nobody' is not an id of records.csv" in str(error)
 
 
+def test_problems_without_values_name_place_and_rule_but_nothing_the_release_holds(tmp_path, prepared):
+    # A release is derived from hidden records: what the team is told must not carry any of them out.
+    error = invalid(
+        tmp_path,
+        prepared,
+        "record_id," + HEADER
+        + 'p00001,"[40, 30]",F,*,2020-01-05,3,I10,no\n'
+        + "p00001,SECRET-age,F,*,2020-01-05,3,I10,no\n"
+        + "SECRET-id,30,F,*,2020-13-05,3,{SECRET-dx|,no\n",
+    )
+    assert "SECRET-age" in str(error) and "p00001" in str(error)  # organizers see the values
+    told = error.without_values()
+    for line in (
+        "release.csv: 6 problems:",
+        "line 2, column age: is an interval whose lower bound is above its upper bound",
+        "line 3, column record_id: repeats the id first on line 2; one row per id",
+        "line 3, column age: is not a number, an interval such as [30, 40), or * (suppressed)",
+        "line 4, column record_id: is not an id of records.csv",
+        "line 4, column admitted: is not a calendar date",
+        "line 4, column diagnosis: opens a set with { but does not close it with }",
+    ):
+        assert line in told, told
+    assert "SECRET" not in told and "p00001" not in told and "2020-13-05" not in told
+
+    header = invalid(tmp_path, prepared, "SECRET-a,SECRET-a," + HEADER + "x,x,1,F,*,*,*,*,no\n")
+    assert "SECRET-a" in str(header)
+    assert header.without_values().startswith("release.csv line 1: the header repeats a column; has 2 unknown columns (allowed:")
+    assert "SECRET" not in header.without_values()
+    missing = invalid(tmp_path, prepared, "")
+    assert missing.without_values() == str(missing) == (
+        "release.csv: file is empty: expected the header age,sex,zip,admitted,length_of_stay,diagnosis,readmitted and then the rows"
+    )
+
+
 def test_row_cap(tmp_path, prepared):
     rows = prepared.context["max_rows"]
     path = tmp_path / "release.csv"
