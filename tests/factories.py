@@ -22,6 +22,36 @@ def _patient(rng: random.Random) -> list:
 
 
 COLUMNS = ["age", "sex", "postcode", "diagnosis"]
+QUASI_IDENTIFIERS = ["age", "sex", "postcode"]
+
+
+def _schema(**extra) -> dict:
+    """The bundles' schema: the COLUMNS (age numeric), the quasi-identifiers, the diagnosis as sensitive."""
+    return {
+        "id_column": "record_id",
+        "columns": [{"name": name, "type": "numeric" if name == "age" else "categorical"} for name in COLUMNS],
+        "quasi_identifiers": list(QUASI_IDENTIFIERS),
+        "sensitive": ["diagnosis"],
+        **extra,
+    }
+
+
+def _distinct_patients(rng: random.Random, count: int) -> list[list]:
+    """Patients whose quasi-identifiers all differ: a record links to exactly one person."""
+    seen: set[tuple] = set()
+    people = []
+    while len(people) < count:
+        patient = _patient(rng)
+        if tuple(patient[:3]) not in seen:
+            seen.add(tuple(patient[:3]))
+            people.append(patient)
+    return people
+
+
+def _write_manifest(root: Path, manifest: dict, overrides: dict) -> Path:
+    manifest.update(overrides)
+    (root / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    return root
 
 
 def bundle_membership(root: Path, *, slug: str = "mia-test", candidates: int = 60, seed: int = 7, **overrides) -> Path:
@@ -45,17 +75,7 @@ def bundle_membership(root: Path, *, slug: str = "mia-test", candidates: int = 6
         "description": "description.md",
         "task": "membership-inference",
         "published": True,
-        "schema": {
-            "id_column": "record_id",
-            "columns": [
-                {"name": "age", "type": "numeric"},
-                {"name": "sex", "type": "categorical"},
-                {"name": "postcode", "type": "categorical"},
-                {"name": "diagnosis", "type": "categorical"},
-            ],
-            "quasi_identifiers": ["age", "sex", "postcode"],
-            "sensitive": ["diagnosis"],
-        },
+        "schema": _schema(),
         "data": [
             {"name": "release", "file": "data/release.csv", "visibility": "public", "description": "The release."},
             {"name": "candidates", "file": "data/candidates.csv", "visibility": "public"},
@@ -77,9 +97,7 @@ def bundle_membership(root: Path, *, slug: str = "mia-test", candidates: int = 6
         ],
         "starting_kit": "starting_kit",
     }
-    manifest.update(overrides)
-    (root / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
-    return root
+    return _write_manifest(root, manifest, overrides)
 
 
 def predictions_for(competition, *, perfect: bool = True, seed: int = 1) -> bytes:
@@ -115,18 +133,7 @@ def bundle_tabular(root: Path, *, slug: str = "anon-test", rows: int = 300, seed
         "description": "description.md",
         "task": "tabular-anonymization",
         "published": True,
-        "schema": {
-            "id_column": "record_id",
-            "columns": [
-                {"name": "age", "type": "numeric"},
-                {"name": "sex", "type": "categorical"},
-                {"name": "postcode", "type": "categorical"},
-                {"name": "diagnosis", "type": "categorical"},
-            ],
-            "quasi_identifiers": ["age", "sex", "postcode"],
-            "sensitive": ["diagnosis"],
-            "target": "diagnosis",
-        },
+        "schema": _schema(target="diagnosis"),
         "data": [
             {"name": "train", "file": "hidden/train.csv", "visibility": "hidden"},
             {"name": "holdout", "file": "hidden/holdout.csv", "visibility": "hidden"},
@@ -135,9 +142,63 @@ def bundle_tabular(root: Path, *, slug: str = "anon-test", rows: int = 300, seed
         "phases": [{"name": "main", "start": "2020-01-01T00:00:00Z", "max_submissions_per_day": 20,
                     "public_fraction": 0.5, "check_run": True, "limits": {"wall_seconds": 60, "memory_mb": 1024}}],
     }
-    manifest.update(overrides)
-    (root / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
-    return root
+    return _write_manifest(root, manifest, overrides)
+
+
+def _attack_bundle(root: Path, *, slug: str, title: str, task: str, tables: dict[str, tuple[str, list[str], list[list]]],
+                   overrides: dict) -> Path:
+    """Write a fixed-release attack bundle: ``tables`` maps dataset name -> (visibility, header, rows)."""
+    data = []
+    for name, (visibility, header, rows) in tables.items():
+        file = f"{'data' if visibility == 'public' else 'hidden'}/{name}.csv"
+        _write_csv(root / file, header, rows)
+        data.append({"name": name, "file": file, "visibility": visibility})
+    (root / "description.md").write_text(f"# {title}\n", encoding="utf-8")
+    manifest = {
+        "slug": slug, "title": title, "description": "description.md", "task": task, "published": True,
+        "schema": _schema(), "data": data,
+        "phases": [{"name": "development", "start": "2020-01-01T00:00:00Z", "max_submissions_per_day": 50,
+                    "public_fraction": 0.5, "limits": {"wall_seconds": 30, "memory_mb": 512}}],
+    }
+    return _write_manifest(root, manifest, overrides)
+
+
+def bundle_reidentification(root: Path, *, slug: str = "reid-test", rows: int = 40, seed: int = 13, **overrides) -> Path:
+    """A re-identification bundle: a de-identified release and a named register.
+
+    Every person's quasi-identifiers are unique, so matching them links each release row whose
+    person is in the register to exactly that person: the first quarter of the release rows
+    has no one in the register, and the register holds people who are not in the release.
+    """
+    rng = random.Random(seed)
+    people = _distinct_patients(rng, rows + rows // 2)
+    release_ids = [f"r{i:04d}" for i in range(rows)]
+    registered = list(range(rows // 4, len(people)))
+    identity_of = dict(zip(registered, (f"person-{n:04d}" for n in rng.sample(range(len(registered)), len(registered)))))
+    register = [[identity_of[i], f"Patient {identity_of[i][-4:]}", *people[i][:3]] for i in registered]
+    rng.shuffle(register)
+    return _attack_bundle(root, slug=slug, title="Re-identification test", task="reidentification", overrides=overrides, tables={
+        "release": ("public", ["release_id", *COLUMNS], [[release_ids[i], *people[i]] for i in range(rows)]),
+        "register": ("public", ["identity_id", "name", *QUASI_IDENTIFIERS], register),
+        "truth": ("hidden", ["release_id", "identity_id"], [[release_ids[i], identity_of[i]] for i in range(rows) if i in identity_of]),
+    })
+
+
+def bundle_attribute_inference(root: Path, *, slug: str = "aia-test", rows: int = 40, seed: int = 17, **overrides) -> Path:
+    """An attribute-inference bundle: guess the diagnosis of target patients from a release.
+
+    Half the targets (members) are in the release with unique quasi-identifiers, so their
+    diagnosis can be looked up; the other half (controls) are not in it.
+    """
+    rng = random.Random(seed)
+    people = _distinct_patients(rng, rows)
+    targets = [(person, "member" if i < rows // 2 else "control") for i, person in enumerate(people)]
+    rng.shuffle(targets)
+    return _attack_bundle(root, slug=slug, title="Attribute inference test", task="attribute-inference", overrides=overrides, tables={
+        "release": ("public", COLUMNS, people[: rows // 2]),
+        "targets": ("public", ["target_id", *QUASI_IDENTIFIERS], [[f"t{i:04d}", *p[:3]] for i, (p, _) in enumerate(targets)]),
+        "secrets": ("hidden", ["target_id", "secret", "group"], [[f"t{i:04d}", p[3], g] for i, (p, g) in enumerate(targets)]),
+    })
 
 
 def code_archive(path: Path, main_py: str) -> Path:
