@@ -1,16 +1,21 @@
-"""Copy a run's /output, delivered as a tar stream, into a host directory within caps.
+"""Copy a run's /output into a host directory within caps.
 
-Both backends hand the output over as a tar stream produced on the far side of the sandbox
-(the Docker API's archive endpoint, or the process backend's in-sandbox init). The stream is
-written by or under the control of untrusted code, so it is parsed like an upload: only
-regular files and directories are created, names are checked, links and devices are skipped
-and reported, and the byte and file caps are enforced on what is actually read.
+Both backends can hand the output over as a tar stream produced on the far side of the
+sandbox (the Docker API's archive endpoint, or the process backend's in-sandbox init). The
+stream is written by or under the control of untrusted code, so it is parsed like an upload:
+only regular files and directories are created, names are checked, links and devices are
+skipped and reported, and the byte and file caps are enforced on what is actually read.
+
+Where the Docker engine runs on this machine, its tmpfs volume for /output is also readable
+in place, while the container is frozen (:func:`copy_output_dir`): the same rules, applied
+entry by entry through file descriptors that never follow a link.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import stat
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,3 +155,99 @@ def _make_parents(dest: Path, name: str, created: set[str]) -> None:
                 raise FileExistsError(f"{directory} is not a directory")
             path.mkdir(mode=0o755, exist_ok=True)
             created.add(directory)
+
+
+def copy_output_dir(root: Path, dest: Path, *, max_bytes: int, max_files: int) -> OutputCopy:
+    """Copy the tree at ``root`` (a frozen run's /output, seen from the host) into ``dest``.
+
+    The rules of :func:`copy_output_tar`: only regular files and folders are copied, names are
+    checked, links, devices, pipes and sockets are skipped and reported, and the byte and file
+    caps hold. Every entry is opened relative to its already opened folder with ``O_NOFOLLOW``,
+    and must lie on ``root``'s filesystem, so no link can lead the copy out of ``root``.
+    """
+    result = OutputCopy()
+    names_limits = ArchiveLimits()
+    budget = {"bytes": max_bytes, "entries": 4 * max_files + 1024}  # listing a huge folder stops too
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    device = os.fstat(root_fd).st_dev
+    pending = [(root_fd, "")]
+    try:
+        while pending and not result.truncated:
+            fd, prefix = pending.pop()
+            try:
+                _copy_folder(fd, prefix, dest, device, names_limits, max_files, budget, pending, result)
+            finally:
+                os.close(fd)
+    finally:
+        for fd, _ in pending:
+            os.close(fd)
+    return result
+
+
+def _copy_folder(fd: int, prefix: str, dest: Path, device: int, names_limits: ArchiveLimits, max_files: int,
+                 budget: dict, pending: list, result: OutputCopy) -> None:
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            budget["entries"] -= 1
+            if budget["entries"] < 0:
+                result.truncated = True
+                return
+            raw = prefix + entry.name
+            try:
+                name = _clean_name(raw, names_limits)
+            except SubmissionArchiveInvalid:
+                result.skipped.append(raw)
+                continue
+            if name is None:
+                continue
+            info = os.stat(entry.name, dir_fd=fd, follow_symlinks=False)
+            if info.st_dev != device or not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                result.skipped.append(name)
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                child = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                if os.fstat(child).st_dev != device:
+                    os.close(child)
+                    result.skipped.append(name)
+                    continue
+                (dest / name).mkdir(mode=0o755, exist_ok=True)
+                pending.append((child, name + "/"))
+                continue
+            if len(result.files) >= max_files:
+                result.truncated = True
+                result.skipped.append(name)
+                return
+            _copy_file(fd, entry.name, name, dest, device, budget, result)
+            if result.truncated:
+                return
+
+
+def _copy_file(fd: int, entry: str, name: str, dest: Path, device: int, budget: dict, result: OutputCopy) -> None:
+    try:
+        source = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+    except OSError:
+        result.skipped.append(name)
+        return
+    try:
+        info = os.fstat(source)
+        if not stat.S_ISREG(info.st_mode) or info.st_dev != device:
+            result.skipped.append(name)
+            return
+        target = os.open(dest / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        written = 0
+        with os.fdopen(target, "wb") as out:
+            while True:
+                chunk = os.read(source, min(_CHUNK, budget["bytes"] + 1))
+                if not chunk:
+                    break
+                if len(chunk) > budget["bytes"]:
+                    chunk = chunk[: budget["bytes"]]
+                    result.truncated = True
+                out.write(chunk)
+                written += len(chunk)
+                budget["bytes"] -= len(chunk)
+                if result.truncated:
+                    break
+        result.files[name] = written
+    finally:
+        os.close(source)

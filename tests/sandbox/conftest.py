@@ -65,13 +65,16 @@ def process_ready():
                         "process", "process-unshare"])
 def backend(request, monkeypatch) -> str:
     """The backend name a test runs on. ``docker`` runs every program in a spare container
-    (started ahead of the run, see sandbox/docker_spares.py), ``docker-cold`` in a container
-    created for the run;
+    (started ahead of the run, see sandbox/docker_spares.py) and reads /output in place on the
+    host, ``docker-cold`` runs in a container created for the run and reads /output through
+    the engine's archive endpoint;
     ``process-unshare`` forces the process backend's fallback (used where bubblewrap is
     missing), which needs root."""
     if request.param.startswith("docker"):
         request.getfixturevalue("docker_engine")
         monkeypatch.setattr(_backend("docker"), "_use_spares", request.param == "docker")
+        if request.param == "docker-cold":  # and /output through the archive endpoint, as for a remote engine
+            monkeypatch.setattr(_backend("docker"), "_output_on_host", lambda api, container: None)
         return "docker"
     request.getfixturevalue("process_ready")
     if request.param == "process-unshare":

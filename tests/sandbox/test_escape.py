@@ -253,6 +253,45 @@ def test_cpu_spin_past_the_time_limit_is_timeout(run):
     assert result.output_files == {}
 
 
+def test_links_and_special_files_in_output_are_not_followed(run, tmp_path, canary):
+    """What comes back is plain files and folders; a link is reported, never followed, even
+    one pointing at a host path (which the copy on the host side could otherwise open)."""
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text(canary)
+    result = run(f"""
+        import os
+        open('/output/real.txt', 'w').write('real')
+        os.link('/output/real.txt', '/output/hard.txt')
+        os.makedirs('/output/sub')
+        open('/output/sub/f.txt', 'w').write('f')
+        os.symlink('{secret}', '/output/host')
+        os.symlink('{tmp_path}', '/output/host-dir')
+        os.symlink('/etc/passwd', '/output/passwd')
+        os.symlink('/', '/output/sub/up')
+        os.mkfifo('/output/pipe')
+    """)
+    assert result.ok, result.stderr
+    # A hard link is a second name of a regular file: copied, or (tar streams send it as a
+    # link to the first name) reported like the other links.
+    names = {"real.txt", "hard.txt"}
+    assert result.output_files.get("sub/f.txt") == 1 and names & set(result.output_files)
+    assert all(result.output_files[n] == 4 for n in names & set(result.output_files))
+    assert set(result.output_files) | set(result.output_skipped) == names | {"sub/f.txt", "host", "host-dir", "passwd", "sub/up", "pipe"}
+    assert {"host", "host-dir", "passwd", "sub/up", "pipe"} <= set(result.output_skipped)
+    copied = [p for p in run.output_dir.rglob("*")]
+    assert not any(p.is_symlink() for p in copied)
+    assert all(canary not in p.read_text() for p in copied if p.is_file())
+
+
+def test_output_file_count_stops_at_the_cap(run):
+    result = run("""
+        for i in range(40):
+            open(f'/output/f{i:02d}.txt', 'w').write('x')
+    """, limits=replace(SMALL, output_files=10))
+    assert result.ok, result.stderr
+    assert len(result.output_files) == 10 and result.output_truncated
+
+
 @pytest.mark.parametrize("where", ["/output", "/tmp"])
 def test_filling_output_or_tmp_stops_at_the_cap(run, where):
     result = run(f"""
