@@ -5,11 +5,12 @@ also watch their unpublished ones). Private boards are part of the snapshot, and
 pushes, only once they are visible to everyone: one group serves every watcher, so nothing
 organizer-only may travel through it.
 
-A change arrives as the finished websocket text (see :mod:`.push`), so a watcher only
-forwards it: no database, cache or encoding work per watcher. Each message names its board and
-the phase's cache generation; a watcher never sends a board older than the one it already has
-(the snapshot included), so two quick changes pushed from two processes cannot leave it on
-the older board.
+A change arrives as the finished websocket text (see :mod:`.push`), received once per server
+process and handed to each of its watchers (:mod:`.fanout`), so a watcher only forwards it: no
+channel of its own, no database, cache or encoding work per watcher. Each message names its
+board and the phase's cache generation; a watcher never sends a board older than the one it
+already has (the snapshot included), so two quick changes pushed from two processes cannot
+leave it on the older board.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from competitions import selectors
 from submissions.models import Score
 
+from .fanout import fanout_join, fanout_leave
 from .push import leaderboard_group
 from .selectors import board_tasks, cache_generation, leaderboard_json
 
@@ -43,36 +45,42 @@ def _snapshot(slug: str, user) -> tuple[str, dict] | None:
 
 
 class LeaderboardConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = None  # no channel per watcher: the process's fan-out receives the pushes
+
     async def connect(self):
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.generations: dict | None = None  # None until the snapshot is sent
+        self.waiting: list[dict] = []  # pushes that came while the snapshot was being read
+        # Listen before reading the snapshot: a change committed in between is then pushed, not lost.
         self.group = leaderboard_group(self.slug)
-        # Join before reading the snapshot: a change committed in between is then pushed, not lost.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await fanout_join(self.group, self)
         snapshot = await _snapshot(self.slug, self.scope.get("user"))
         if snapshot is None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await fanout_leave(self.group, self)
             del self.group
             await self.close(code=4404)
             return
-        text, self.generations = snapshot
+        text, generations = snapshot
         await self.accept()
         await self.send(text_data=text)
+        self.generations = generations  # from here on pushes go out as they come
+        waiting, self.waiting = self.waiting, []
+        for message in waiting:
+            await self.push(message)
 
     async def disconnect(self, code):
         if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await fanout_leave(self.group, self)
 
-    async def dispatch(self, message):
-        if message["type"] == "leaderboard.update":
-            # Forwarding a push touches no database: skip the stale-connection cleanup that
-            # Channels runs before every handler (a thread hop per watcher per change).
-            await self.leaderboard_update(message)
-        else:
-            await super().dispatch(message)
-
-    async def leaderboard_update(self, event):
-        board = (event["phase_id"], event["split"], event["task"])
-        if event["generation"] <= self.generations.get(board, -1):
+    async def push(self, message: dict) -> None:
+        """A message for the leaderboard group, from this process's fan-out."""
+        if message.get("type") != "leaderboard.update":
+            return
+        if self.generations is None:
+            self.waiting.append(message)
+            return
+        board = (message["phase_id"], message["split"], message["task"])
+        if message["generation"] <= self.generations.get(board, -1):
             return  # this watcher already has this board or a newer one
-        self.generations[board] = event["generation"]
-        await self.send(text_data=event["text"])
+        self.generations[board] = message["generation"]
+        await self.send(text_data=message["text"])

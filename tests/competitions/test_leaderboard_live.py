@@ -76,6 +76,57 @@ def test_a_spectator_gets_a_snapshot_then_the_new_score_pushed_from_the_service(
     run(scenario)
 
 
+def test_every_watcher_gets_each_change_once_and_leaving_stops_only_that_watcher():
+    c = competition_make()
+    team = team_make(c, "Alpha")
+    first, second = (submission_make(competition=c, team=team, status=Submission.SCORING) for _ in range(2))
+
+    async def scenario():
+        watchers = [communicator(f"/ws/competitions/{c.slug}/leaderboard/") for _ in range(3)]
+        for ws in watchers:
+            assert (await ws.connect())[0]
+            assert (await ws.receive_json_from())["type"] == "snapshot"
+
+        await database_sync_to_async(scores_save)(submission=first, scores=SCORES)
+        for ws in watchers:
+            assert (await ws.receive_json_from(timeout=5))["leaderboard"]["rows"][0]["scores"]["tpr_at_fpr_0_1"]["value"] == 0.61
+            assert await ws.receive_nothing(timeout=0.2)
+
+        await watchers[0].disconnect()
+        better = {**SCORES, "public": {"tpr_at_fpr_0_1": ScoreValue(0.72), "auc": ScoreValue(0.8)}}
+        await database_sync_to_async(scores_save)(submission=second, scores=better)
+        for ws in watchers[1:]:
+            assert (await ws.receive_json_from(timeout=5))["leaderboard"]["rows"][0]["scores"]["tpr_at_fpr_0_1"]["value"] == 0.72
+            await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_change_committed_while_a_watcher_connects_is_never_sent_before_its_snapshot(monkeypatch):
+    from competitions.leaderboards import consumers
+
+    c = competition_make()
+    submission = submission_make(competition=c, team=team_make(c, "Alpha"), status=Submission.SCORING)
+    read_snapshot = consumers._snapshot
+
+    async def snapshot_during_a_change(slug, user):
+        await database_sync_to_async(scores_save)(submission=submission, scores=SCORES)  # pushed while this watcher waits
+        return await read_snapshot(slug, user)
+
+    monkeypatch.setattr(consumers, "_snapshot", snapshot_during_a_change)
+
+    async def scenario():
+        ws = communicator(f"/ws/competitions/{c.slug}/leaderboard/")
+        assert (await ws.connect())[0]
+        snapshot = await ws.receive_json_from(timeout=5)
+        assert snapshot["type"] == "snapshot"
+        assert snapshot["leaderboards"][0]["rows"][0]["scores"]["tpr_at_fpr_0_1"]["value"] == 0.61
+        assert await ws.receive_nothing(timeout=0.3)  # the push carried this very board: not sent again
+        await ws.disconnect()
+
+    run(scenario)
+
+
 def test_the_reveal_pushes_the_private_board_to_everyone_watching():
     c = competition_make()
     submission_make(competition=c, team=team_make(c, "Alpha"), public={"tpr_at_fpr_0_1": 0.5}, private={"tpr_at_fpr_0_1": 0.777})
