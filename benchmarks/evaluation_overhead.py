@@ -5,7 +5,12 @@ For a trivial code submission this prints, side by side in one run:
 - the median run time of the container itself (the sandbox's wall time),
 - their difference: the platform overhead, and where it goes stage by stage,
 - `docker run --rm --network none IMAGE true` for reference,
-then evaluations per minute with N queued submissions drained by 1 and by 2 workers.
+then evaluations per minute with N queued submissions drained by 1 and by 2 workers, with the
+CPU time the workers spent per evaluation and how busy the whole machine was meanwhile (on a
+shared machine other people's work shows there, and caps what a second worker can add).
+
+Overhead submissions go one at a time to an idle worker, ``--gap`` seconds apart (1 s: a
+worker waiting for its next upload, as on a live server; 0 submits back to back).
 
 The uploader learns that a submission is done the way a browser does: from the status
 event on the submission's channel group (what ``/ws/submissions/{id}/`` relays), then reads
@@ -218,6 +223,19 @@ def _stop_workers(procs: list[subprocess.Popen]) -> None:
         proc.wait()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of the children it waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, over all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK"), sum(values) / os.sysconf("SC_CLK_TCK")
+
+
 def _stages(pk: int, posted: float, answered: float, seen: float) -> dict[str, float]:
     """Where one evaluation's time went, from the rows' timestamps (one clock: this machine)."""
     from submissions.models import Run, Submission
@@ -240,6 +258,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--queued", type=int, default=24)
+    parser.add_argument("--gap", type=float, default=1.0, help="idle seconds between overhead submissions")
     args = parser.parse_args()
     redis_url = _redis_url()
 
@@ -269,6 +288,7 @@ def main() -> None:
             _wait_finished(client, watcher, [pk])
             totals, runs, stages = [], [], []
             for _ in range(args.repeats):
+                time.sleep(args.gap)
                 posted, started = time.time(), time.monotonic()
                 pk = _submit(client, archive)
                 answered = time.time()
@@ -307,14 +327,20 @@ def main() -> None:
                 watcher.follow(pk)
             workers = _start_workers(count, env, redis_url)
             try:
+                cpu_before, busy_before = sum(_cpu_seconds(w.pid) for w in workers), _machine_busy()
                 started = time.monotonic()
                 for pk in ids:
                     evaluation_enqueue(submission_id=pk)
                 done = _wait_finished(client, watcher, ids)
+                cpu = sum(_cpu_seconds(w.pid) for w in workers) - cpu_before
+                busy, total = (after - before for after, before in zip(_machine_busy(), busy_before))
             finally:
                 _stop_workers(workers)
             rates[count] = args.queued / (done - started) * 60
-            print(f"{count} worker(s): {args.queued} evaluations in {done - started:.1f} s = {rates[count]:.1f} evaluations/min")
+            cores = os.cpu_count() or 1
+            print(f"{count} worker(s): {args.queued} evaluations in {done - started:.1f} s = {rates[count]:.1f} evaluations/min  "
+                  f"(worker CPU {cpu / args.queued * 1000:.0f} ms per evaluation; machine busy "
+                  f"{busy / total * cores:.2f} of {cores} cores)")
         print(f"speed-up with 2 workers: {rates[2] / rates[1]:.2f}×   (target ≥ 1.7×)")
 
 
