@@ -9,7 +9,8 @@ What it does, end to end on loopback:
 3. starts ``--servers`` daphne processes (default: one per core) serving config.asgi on one
    shared listening socket, as the README's production command runs them;
 4. connects ``--watchers`` websocket clients to that competition's leaderboard, spread over
-   several client processes so the clients' own JSON parsing does not become the bottleneck;
+   several client processes; each is a lean listening client so that the clients, which share
+   the cores with the servers, do not become the bottleneck;
 5. ``--changes`` times, finishes a new submission through ``evaluation.services.scores_save``
    (the service the pipeline calls) and measures, for every watcher, the time from the
    commit to the moment the watcher has received the new board (and, once per change, the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import http.client
 import json
 import multiprocessing as mp
@@ -42,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SLUG = "push-benchmark"
-UPDATE_PREFIX = '{"type":"update",'
+UPDATE_PREFIX = b'{"type":"update",'
 
 
 # --------------------------------------------------------------------------- infrastructure
@@ -153,47 +155,120 @@ def start_servers(env: dict, count: int, logs: Path) -> tuple[int, list[subproce
 # --------------------------------------------------------------------------- watchers
 
 
+class Watcher(asyncio.Protocol):
+    """A websocket client (RFC 6455) that only listens: the handshake, frames, pings answered.
+
+    A thousand watchers share the machine's cores with the servers they measure, so each must
+    cost far less per message than a full client library does (one per process checks every
+    board in full; see ``watcher_process``).
+    """
+
+    def __init__(self, port: int, on_message, on_lost):
+        self.port, self.on_message, self.on_lost = port, on_message, on_lost
+        self.buffer = bytearray()
+        self.parts: list[bytes] = []
+        self.open = False
+        self.transport = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write((f"GET /ws/competitions/{SLUG}/leaderboard/ HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                         f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.open:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in self.buffer[:end].split(b"\r\n", 1)[0]:
+                self.on_lost(f"handshake refused: {bytes(self.buffer[:end])[:200]!r}")
+                self.transport.close()
+                return
+            del self.buffer[:end + 4]
+            self.open = True
+        while len(self.buffer) >= 2:
+            first, length, start = self.buffer[0], self.buffer[1] & 0x7F, 2
+            if length == 126:
+                if len(self.buffer) < 4:
+                    return
+                length, start = int.from_bytes(self.buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(self.buffer) < 10:
+                    return
+                length, start = int.from_bytes(self.buffer[2:10], "big"), 10
+            if len(self.buffer) < start + length:
+                return
+            payload = bytes(self.buffer[start:start + length])
+            del self.buffer[:start + length]
+            opcode = first & 0x0F
+            if opcode == 0x9:  # ping: answer with a masked pong
+                mask = os.urandom(4)
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+            elif opcode == 0x8:
+                self.transport.close()
+            elif opcode in (0x0, 0x1):
+                self.parts.append(payload)
+                if first & 0x80:
+                    message, self.parts = b"".join(self.parts), []
+                    self.on_message(message)
+
+    def connection_lost(self, exc) -> None:
+        self.on_lost(f"connection lost: {exc!r}")
+
+
 def watcher_process(port: int, count: int, ready, results, go) -> None:
-    """``count`` websocket clients in one process: report readiness, then each update's arrival time."""
-    from websockets.asyncio.client import connect
+    """``count`` websocket clients in one process: report readiness, then each round of update arrival times."""
+    arrivals: list[float] = []
+    closing = False
 
-    async def one(checker: bool) -> None:
-        try:
-            await watch(checker)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # tell the main process instead of hanging it
-            ready.put(f"watcher failed: {exc!r}")
+    def make(checker: bool):
+        state = {"snapshot": False}
 
-    async def watch(checker: bool) -> None:
-        async with connect(f"ws://127.0.0.1:{port}/ws/competitions/{SLUG}/leaderboard/", max_size=None,
-                           open_timeout=120, ping_interval=None) as ws:
-            snapshot = json.loads(await ws.recv())
-            assert snapshot["type"] == "snapshot"
-            ready.put(None)
-            while True:
-                message = await ws.recv()
-                received = time.time()
-                # A browser parses its board on its own machine; here a thousand watchers share
-                # the server's cores, so one watcher per process parses each board in full (and
-                # checks it) while the others only check the message kind.
-                if checker:
-                    data = json.loads(message)
-                    if data["type"] != "update" or not data["leaderboard"]["rows"]:
-                        results.put(f"watcher got a bad update: {message[:200]!r}")
-                        return
-                elif not message.startswith(UPDATE_PREFIX):
-                    continue
-                results.put(received)
+        def on_message(message: bytes) -> None:
+            received = time.time()
+            if not state["snapshot"]:
+                state["snapshot"] = json.loads(message)["type"] == "snapshot"
+                ready.put(None if state["snapshot"] else f"first message is not a snapshot: {message[:200]!r}")
+                return
+            # A browser parses its board on its own machine; here one watcher per process parses
+            # each board in full (and checks it) while the others check the message kind.
+            if checker:
+                data = json.loads(message)
+                if data["type"] != "update" or not data["leaderboard"]["rows"]:
+                    results.put(f"watcher got a bad update: {message[:200]!r}")
+                    return
+            elif not message.startswith(UPDATE_PREFIX):
+                return
+            arrivals.append(received)
+            if len(arrivals) == count:  # every watcher of this process has this change: one report
+                results.put(list(arrivals))
+                arrivals.clear()
+
+        def on_lost(problem: str) -> None:
+            if not closing:
+                (results if state["snapshot"] else ready).put(f"watcher failed: {problem}")
+
+        return lambda: Watcher(port, on_message, on_lost)
 
     async def main() -> None:
-        tasks = []
+        nonlocal closing
+        loop = asyncio.get_running_loop()
+        transports = []
         for i in range(count):
-            tasks.append(asyncio.create_task(one(i == 0)))
+            try:
+                transport, _ = await loop.create_connection(make(i == 0), "127.0.0.1", port)
+            except OSError as exc:
+                ready.put(f"watcher failed to connect: {exc!r}")
+                return
+            transports.append(transport)
             await asyncio.sleep(0.005)  # do not flood the accept queue
-        await asyncio.get_running_loop().run_in_executor(None, go.wait)
-        for task in tasks:
-            task.cancel()
+        await loop.run_in_executor(None, go.wait)
+        closing = True
+        for transport in transports:
+            transport.close()
 
     asyncio.run(main())
 
@@ -238,6 +313,7 @@ def measure_push(*, port: int, watchers: int, changes: int, client_processes: in
     published: list[float] = []
     first_last: list[tuple[float, float]] = []
     cpu_before = cpu_seconds(server_pids)
+    client_cpu_before = cpu_seconds([p.pid for p in procs])
     for i in range(changes):
         submission = Submission.objects.create(
             competition=competition, phase=phase, team=teams[i % len(teams)], role="attack", task="membership-inference",
@@ -254,21 +330,24 @@ def measure_push(*, port: int, watchers: int, changes: int, client_processes: in
                 for split in ("public", "private")
             })
         published.append(time.time() - committed[0])  # on-commit work: the board computed once, then published
-        arrivals = [results.get(timeout=60) for _ in range(watchers)]
-        problems = [a for a in arrivals if isinstance(a, str)]
-        if problems:
-            go.set()
-            raise RuntimeError(problems[0])
+        arrivals: list[float] = []
+        while len(arrivals) < watchers:  # one list per client process, once all its watchers have the board
+            report = results.get(timeout=60)
+            if isinstance(report, str):
+                go.set()
+                raise RuntimeError(report)
+            arrivals.extend(report)
         latencies.extend(a - committed[0] for a in arrivals)
         first_last.append((min(arrivals) - committed[0], max(arrivals) - committed[0]))
         time.sleep(0.2)
     server_cpu = (cpu_seconds(server_pids) - cpu_before) / changes
+    client_cpu = (cpu_seconds([p.pid for p in procs]) - client_cpu_before) / changes
     go.set()
     for p in procs:
         p.join(timeout=10)
         if p.is_alive():
             p.terminate()
-    return latencies, published, first_last, server_cpu
+    return latencies, published, first_last, server_cpu, client_cpu
 
 
 # --------------------------------------------------------------------------- reads
@@ -364,7 +443,7 @@ def main() -> None:
         port, servers, listener = start_servers(env, args.servers, workdir)
         print(f"{args.servers} daphne process(es) serving config.asgi on 127.0.0.1:{port}")
 
-        latencies, published, first_last, server_cpu = measure_push(
+        latencies, published, first_last, server_cpu, client_cpu = measure_push(
             port=port, watchers=args.watchers, changes=args.changes, client_processes=args.client_processes,
             server_pids=[p.pid for p in servers])
         ms = [x * 1000 for x in latencies]
@@ -374,7 +453,7 @@ def main() -> None:
               f"median {statistics.median(published) * 1000:.1f} ms, max {max(published) * 1000:.1f} ms; "
               f"first watcher served: median {statistics.median(f for f, _ in first_last) * 1000:.1f} ms, "
               f"last: median {statistics.median(last for _, last in first_last) * 1000:.1f} ms; "
-              f"server CPU per change, all processes: {server_cpu * 1000:.0f} ms")
+              f"CPU per change: servers {server_cpu * 1000:.0f} ms, watcher clients {client_cpu * 1000:.0f} ms")
 
         get_clients = {"processes": max(2, args.client_processes // 2), "connections": args.get_connections}
         rate, size = measure_gets(port=port, seconds=args.get_seconds, **get_clients)
