@@ -10,8 +10,8 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # Server processes pool their PostgreSQL connections (config/settings/base.py). The switch is
-# set only while the settings load, so processes started from this one (workers that fork per
-# job) do not inherit it.
+# set only while the settings load, so processes started from this one (evaluation workers)
+# do not inherit it.
 _pool_chosen = "ARENA_DB_POOL" in os.environ
 os.environ.setdefault("ARENA_DB_POOL", "1")
 django_asgi_app = get_asgi_application()

@@ -81,8 +81,8 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("ARENA_D
     # runs in a thread of its own, so connections cannot persist per thread, and without a
     # pool every request would open a PostgreSQL connection (several milliseconds, more than
     # a cached leaderboard read costs in all). One pool per server process; a request takes a
-    # connection and gives it back at its end. Evaluation workers fork per job and keep
-    # plain connections: a pool's connections and threads must not cross a fork.
+    # connection and gives it back at its end. Evaluation workers keep plain connections (one
+    # per job, closed after it), and a pool's connections and threads must not cross a fork.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("ARENA_DB_POOL_MIN", default=2),
         "max_size": env.int("ARENA_DB_POOL_MAX", default=20),
