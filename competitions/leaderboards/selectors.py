@@ -121,9 +121,10 @@ def _team_candidates(*, phase: Phase, task: str, split: str, metrics: list[Metri
         # ranking rounded values (no rounding of every row in the database).
         unit = 10.0 ** -primary.precision * (1 + 1e-9)
         if primary.direction == Metric.HIGHER:
-            ranked = scores.annotate(best=Window(Max("value"), partition_by=team)).filter(Q(value__gte=F("best") - unit) | Q(best__isnull=True))
+            best, near = Window(Max("value"), partition_by=team), Q(value__gte=F("best") - unit)
         else:
-            ranked = scores.annotate(best=Window(Min("value"), partition_by=team)).filter(Q(value__lte=F("best") + unit) | Q(best__isnull=True))
+            best, near = Window(Min("value"), partition_by=team), Q(value__lte=F("best") + unit)
+        ranked = scores.annotate(best=best).filter(near | Q(best__isnull=True))  # a team with no values keeps them all
     else:
         ranked = scores.annotate(
             position=Window(Rank(), partition_by=team, order_by=[_db_order(F("value"), primary)])
