@@ -66,6 +66,16 @@ def test_a_cached_board_is_served_without_touching_the_database(django_assert_nu
     assert again == first
 
 
+def test_an_api_read_of_a_cached_board_is_one_query_and_the_cached_bytes(api_client, django_assert_num_queries):
+    c = crowded_competition(teams=10)
+    url = reverse("api-leaderboard", kwargs={"slug": c.slug})
+    first = api_client.get(url)
+    with django_assert_num_queries(1):  # the phase and its competition; the board comes from the cache as it is
+        again = api_client.get(url)
+    assert again.status_code == 200 and again["Content-Type"] == "application/json"
+    assert again.content == first.content and len(again.json()["rows"]) == 11
+
+
 def test_a_new_score_invalidates_the_cached_board_on_commit(django_capture_on_commit_callbacks):
     c = competition_make()
     team = team_make(c, "Newcomer")
