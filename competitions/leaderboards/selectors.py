@@ -190,10 +190,10 @@ def _thin(curve: list, points: int = ROC_POINTS) -> list[list[float]]:
     return [[float(x), float(y)] for x, y in picked]
 
 
-def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None) -> list[Row]:
+def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None, metrics: list[Metric] | None = None) -> list[Row]:
     competition = phase.competition
     task = task or competition.task
-    metrics = task_metrics(competition=competition, task=task)
+    metrics = task_metrics(competition=competition, task=task) if metrics is None else metrics
     if not metrics:
         return []
     if split == Score.PUBLIC:
@@ -313,7 +313,7 @@ def _snapshot_build(*, phase: Phase, split: str, task: str) -> dict:
              "primary": m.primary, "description": m.description}
             for m in metrics
         ],
-        "rows": [r.as_dict() for r in leaderboard_rows(phase=phase, split=split, task=task)],
+        "rows": [r.as_dict() for r in leaderboard_rows(phase=phase, split=split, task=task, metrics=metrics)],
     }
 
 
