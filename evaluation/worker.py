@@ -13,23 +13,49 @@ this process), and a worker that dies mid-job is caught by ``stale_runs_reap``.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from rq import SimpleWorker
 
 log = logging.getLogger(__name__)
 
 
 class EvaluationWorker(SimpleWorker):
+    # Jobs come one after another in one process: keep the database connection between them
+    # (checked before reuse) rather than open one per job.
+    connection_max_age = 600
+
+    def work(self, *args, **kwargs):
+        with _persistent_connections(self.connection_max_age):
+            return super().work(*args, **kwargs)
+
     def execute_job(self, job, queue):
         # As Django does around a request: never start a job on a connection that broke or
-        # outlived CONN_MAX_AGE while the worker waited, and leave none half-used after it.
+        # outlived CONN_MAX_AGE while the worker waited, and leave none in a broken state after it.
         close_old_connections()
         try:
             super().execute_job(job, queue)
         finally:
             close_old_connections()
+
+
+@contextmanager
+def _persistent_connections(max_age: int):
+    """Let database connections live ``max_age`` s, health-checked before reuse, while working."""
+    changed = {}
+    for alias in connections:
+        settings_dict = connections[alias].settings_dict
+        if "pool" in settings_dict.get("OPTIONS", {}):
+            continue  # a pool already keeps its connections
+        changed[alias] = {key: settings_dict.get(key) for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+        settings_dict.update(CONN_MAX_AGE=max_age, CONN_HEALTH_CHECKS=True)
+    try:
+        yield
+    finally:
+        for alias, saved in changed.items():
+            connections[alias].settings_dict.update(saved)
 
 
 def sandbox_leftovers_remove() -> int:
