@@ -10,8 +10,8 @@ class CompetitionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Load the channel layer's code now (the Redis layer pulls in its asyncio client: about
-        # 0.2 s) rather than on the first leaderboard push, which would otherwise pay for it:
-        # an evaluation worker forks a fresh process per job, and each would push once.
+        # 0.2 s) rather than in the first leaderboard push of each process (a server, an
+        # evaluation worker), which would otherwise reach its watchers that much later.
         backend = (getattr(settings, "CHANNEL_LAYERS", {}).get("default") or {}).get("BACKEND")
         if backend:
             import_module(backend.rsplit(".", 1)[0])
