@@ -8,7 +8,6 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from competitions.models import Team
 from submissions.models import Submission
 from tests.factories import predictions_for
 

@@ -101,6 +101,7 @@ def test_arena_release_ids_are_fresh_and_truth_comes_from_identities(tmp_path, a
     again = TASK.prepare(data=arena_data, dest=tmp_path / "b", check=False, seed=9, target=target)
     other = TASK.prepare(data=arena_data, dest=tmp_path / "c", check=False, seed=9, target=Target(identity_release, "defense-2"))
     assert (tmp_path / "a" / "release.csv").read_bytes() == (tmp_path / "b" / "release.csv").read_bytes()
+    assert list(again.expected_ids) == list(first.expected_ids)
     assert not set(first.expected_ids) & set(other.expected_ids)
 
     release_text = (tmp_path / "a" / "release.csv").read_text()
