@@ -74,8 +74,11 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Several threads (web, evaluation) write: wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several threads or processes (web, evaluation workers) write: wait for the lock instead of
+    # failing at once. IMMEDIATE takes the write lock when a transaction begins; a deferred one
+    # that read first and then writes can meet another writer in a deadlock, which SQLite
+    # reports as "database is locked" at once, without waiting.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("ARENA_DB_POOL", default=False):
     # Server processes (config.asgi switches this on): under ASGI each request's sync code
     # runs in a thread of its own, so connections cannot persist per thread, and without a
