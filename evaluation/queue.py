@@ -65,6 +65,26 @@ def evaluation_enqueue(*, submission_id: int) -> None:
     )
 
 
+def submissions_with_jobs() -> set[int] | None:
+    """Submissions that an RQ job waits for or works on now; ``None`` where jobs live outside
+    Redis (the embedded thread hands itself what was queued at start-up, see
+    :func:`embedded_worker_start`)."""
+    if settings.ARENA_EVALUATION_MODE != "rq":
+        return None
+    from rq.job import Job
+    from rq.registry import StartedJobRegistry
+
+    connection = redis_connection()
+    found: set[int] = set()
+    for name in (CPU_QUEUE, GPU_QUEUE):
+        queue = rq_queue(name)
+        ids = list(queue.get_job_ids()) + list(StartedJobRegistry(queue=queue).get_job_ids())
+        for job in Job.fetch_many(ids, connection=connection):
+            if job is not None and job.func_name == "evaluation.jobs.evaluate_submission" and job.args:
+                found.add(int(job.args[0]))
+    return found
+
+
 def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None) -> None:
     """Queue any evaluation job (arena pairs use this); same modes as submissions."""
     mode = settings.ARENA_EVALUATION_MODE

@@ -380,6 +380,31 @@ def _finite(value):
     return value if math.isfinite(value) else None
 
 
+def orphaned_submissions_requeue(*, now: dt.datetime | None = None, grace_seconds: float = 120.0) -> int:
+    """Queue again every submission that waits as ``queued`` with no job to run it.
+
+    A job that failed before it marked its submission running (a database error, a worker
+    killed between dequeue and start) would otherwise leave it queued for good. Submissions
+    younger than ``grace_seconds`` are left alone: their job may be on its way (on commit).
+    """
+    from . import queue as evaluation_queue
+
+    pending = evaluation_queue.submissions_with_jobs()
+    if pending is None:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=grace_seconds)
+    orphans = (
+        Submission.objects.filter(status=Submission.QUEUED, created__lt=cutoff)
+        .exclude(pk__in=pending).order_by("created").values_list("pk", flat=True)
+    )
+    requeued = 0
+    for pk in orphans:
+        log.warning("submission %s was queued with no job to run it: queued again", pk)
+        evaluation_queue.evaluation_enqueue(submission_id=pk)
+        requeued += 1
+    return requeued
+
+
 def stale_runs_reap(*, now: dt.datetime | None = None) -> int:
     """No submission stays running past its time limit plus a margin: requeue it (an infrastructure fault)."""
     from . import arena

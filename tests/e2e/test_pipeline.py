@@ -142,3 +142,45 @@ def test_invalid_output_on_hidden_data_withholds_the_value(rq_setup, tmp_path, m
     assert "SECRET" not in detail["error"] and "r0000" not in detail["error"]
     organizer_message = Run.objects.get(submission_id=sub["id"], purpose=Run.EVALUATION).message
     assert "SECRET" in organizer_message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_submission_whose_job_was_lost_is_queued_again_by_the_reaper(rq_setup, tmp_path, make_user, client_for):
+    """A job lost before it marked its submission running (a worker killed between dequeue and
+    start, a database error) leaves the submission queued with nothing to run it; the reaper
+    (``manage.py reap_stale_runs``) finds it and queues it again, and it is then evaluated."""
+    import datetime as dt
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+    from redis import Redis
+    from rq import Queue
+
+    competition_import(path=bundle_membership(tmp_path / "bundle"))
+    user = make_user()
+    team_create(competition=Competition.objects.get(slug="mia-test"), user=user, name="Linkers")
+    client = client_for(user)
+    archive = code_archive(tmp_path / "attack.zip", ATTACK)
+    response = client.post("/api/v1/competitions/mia-test/submissions/",
+                           {"file": SimpleUploadedFile("attack.zip", archive.read_bytes())}, format="multipart")
+    assert response.status_code == 201, response.json()
+    submission = Submission.objects.get(pk=response.json()["id"])
+
+    queue = Queue("cpu", connection=Redis.from_url(rq_setup))
+    assert queue.count == 1
+    out = StringIO()
+    call_command("reap_stale_runs", stdout=out)  # its job waits: nothing to do
+    assert "0 orphaned" in out.getvalue() and queue.count == 1
+    queue.empty()  # the job is lost
+    call_command("reap_stale_runs", stdout=out)  # too young to call lost: its job may be on its way
+    assert queue.count == 0
+    Submission.objects.filter(pk=submission.pk).update(created=timezone.now() - dt.timedelta(minutes=5))
+    out = StringIO()
+    call_command("reap_stale_runs", stdout=out)
+    assert "1 orphaned" in out.getvalue() and queue.count == 1
+
+    _work(rq_setup)
+    submission.refresh_from_db()
+    assert submission.status == Submission.FINISHED
+    assert submission.scores.filter(split="public").exists()
