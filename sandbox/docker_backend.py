@@ -43,7 +43,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .docker_spares import SparePool, remove_tree
+from .docker_spares import SPARE_PREFIX, SparePool, remove_tree
 from .output import copy_output_dir, copy_output_tar
 from .spec import FailureClass, RunResult, RunSpec
 
@@ -583,20 +583,27 @@ def _infrastructure(backend: str, message: str, started: float) -> RunResult:
     )
 
 
-def cleanup_leftovers(client=None, *, all_runs: bool = False) -> int:
+def cleanup_leftovers(client=None, *, all_runs: bool = False, now: float | None = None) -> int:
     """Remove labelled containers and volumes past their deadline (or all with ``all_runs``).
 
     For a worker's start-up and for CI: a run killed with its worker leaves its container
-    behind; its deadline label says when it is certainly no longer anyone's.
+    behind; its deadline label says when it is certainly no longer anyone's. ``now`` (epoch
+    seconds) defaults to the present.
     """
     client = client or client_from_env()
-    now = time.time()
+    now = time.time() if now is None else now
     removed = 0
     for container in client.containers.list(all=True, filters={"label": LABEL}):
         deadline = float(container.labels.get(LABEL_DEADLINE, "0") or 0)
         if all_runs or deadline < now:
             _quietly(container.remove, force=True, v=True)
             removed += 1
+            # A spare's /submission and /input are hard links in a private folder of the
+            # process that made it (possibly to hidden data): gone with its container.
+            for mount in container.attrs.get("Mounts") or []:
+                source = Path(mount.get("Source") or "/")
+                if mount.get("Type") == "bind" and source.parent.name.startswith(SPARE_PREFIX):
+                    remove_tree(source.parent)
     for volume in client.volumes.list(filters={"label": LABEL}):
         # A volume still in use refuses removal; that is the one case to leave it.
         try:

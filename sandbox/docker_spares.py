@@ -39,6 +39,8 @@ from pathlib import Path
 
 from .spec import Limits, RunSpec
 
+SPARE_PREFIX = "arena-spare-"  # a spare's private folder of hard links (see cleanup_leftovers)
+
 MAX_AGE = 600.0  # seconds a spare may wait for its run
 LABEL_SPARE = "org.anomed-arena.spare"
 
@@ -161,7 +163,7 @@ class SparePool:
     def _make(self, spec: RunSpec, shape: Shape, token: str) -> None:
         spare = None
         try:
-            root = Path(tempfile.mkdtemp(prefix="arena-spare-"))
+            root = Path(tempfile.mkdtemp(prefix=SPARE_PREFIX))
             spare = Spare(container="", root=root, created=time.monotonic())
             spare.submission_dir.mkdir()
             spare.input_dir.mkdir()

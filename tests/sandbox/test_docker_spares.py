@@ -185,3 +185,26 @@ def test_a_tree_that_cannot_be_linked_runs_cold_and_the_spare_is_removed(docker_
         assert not _exists(docker_engine, spare.container) and not spare.root.exists()
     finally:
         backend.close()
+
+
+def test_a_killed_workers_spare_and_its_folder_are_removed_by_the_leftover_cleanup(docker_engine, tmp_path):
+    """A worker killed with a spare waiting leaves a container and a private folder of hard links
+    (to hidden input, in a real run); the start-up cleanup removes both."""
+    from sandbox.docker_backend import LABEL_DEADLINE, cleanup_leftovers
+
+    backend = DockerBackend()
+    try:
+        backend.run(_spec(tmp_path / "a", "1"), output_dir=tmp_path / "out-a")
+        pool = backend._spare_pool()
+        spare = pool.take(_spec(tmp_path / "peek", "1"), wait=60)
+        assert spare is not None and spare.root.exists()
+        # As if the worker died now: a spare within its deadline is still someone's and stays ...
+        deadline = float(docker_engine.containers.get(spare.container).labels[LABEL_DEADLINE])
+        cleanup_leftovers(docker_engine, now=deadline - 60)
+        assert _exists(docker_engine, spare.container) and spare.root.exists()
+        # ... and once it is past, the start-up cleanup takes the container and its folder.
+        cleanup_leftovers(docker_engine, now=deadline + 1)
+        assert not _exists(docker_engine, spare.container)
+        assert not spare.root.exists()
+    finally:
+        backend.close()
