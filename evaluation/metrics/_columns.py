@@ -15,7 +15,9 @@ Conventions, used everywhere in the package:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,9 @@ from scipy.spatial.distance import cdist
 # large enough to keep numpy's per-call overhead negligible, small enough to stay
 # far from memory limits whatever the table sizes.
 _BLOCK_CELLS = 4_000_000
+# Distance blocks are computed on up to this many threads: scipy's distance kernels and
+# numpy's reductions release the GIL, so blocks run in parallel on several cores.
+_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def as_column_list(columns: str | Sequence[str]) -> list[str]:
@@ -199,11 +204,14 @@ def nearest_neighbors(
     k = min(n_neighbors, n_candidates)
     order = rng.permutation(n_candidates) if rng is not None else np.arange(n_candidates)
     shuffled = candidates.take(order)
-    block = max(1, _BLOCK_CELLS // n_candidates)
-    indices = np.empty((len(queries), k), dtype=np.int64)
-    dists = np.empty((len(queries), k), dtype=np.float64)
-    for start in range(0, len(queries), block):
-        stop = min(start + block, len(queries))
+    n_queries = len(queries)
+    # blocks of at most _BLOCK_CELLS distances, and at least one per thread
+    block = max(1, min(_BLOCK_CELLS // n_candidates, -(-n_queries // _THREADS)))
+    indices = np.empty((n_queries, k), dtype=np.int64)
+    dists = np.empty((n_queries, k), dtype=np.float64)
+
+    def one(start: int) -> None:
+        stop = min(start + block, n_queries)
         d = distance_block(queries.take(np.arange(start, stop)), shuffled)
         if k == 1:
             best = np.argmin(d, axis=1)[:, None]
@@ -213,4 +221,12 @@ def nearest_neighbors(
             best = np.take_along_axis(part, np.argsort(part_d, axis=1, kind="stable"), axis=1)
         indices[start:stop] = order[best]
         dists[start:stop] = np.take_along_axis(d, best, axis=1)
+
+    starts = range(0, n_queries, block)
+    if _THREADS > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            list(pool.map(one, starts))
+    else:
+        for start in starts:
+            one(start)
     return indices, dists
