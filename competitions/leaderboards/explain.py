@@ -62,14 +62,17 @@ def reading(*, task: str, metric: str, value: float | None) -> str | None:
             return f"Beyond what the general population reveals, the release gives away the secret for {_people(value)} people."
     if task == "tabular-anonymization":
         if metric == "k_anonymity":
-            return (f"Every released row looks the same as at least {max(int(value) - 1, 0)} other rows on the facts an "
+            if int(value) <= 1:
+                return "Some released rows are unique on the facts an attacker may know: nothing hides them in a crowd."
+            return (f"Every released row looks the same as at least {int(value) - 1} other rows on the facts an "
                     f"attacker may know.")
         if metric == "prosecutor_risk":
             return f"An attacker who knows a person is in the data has at most a {value * 100:.0f}% chance to pick their row."
         if metric == "records_at_risk":
             return f"{value * 100:.0f}% of released rows sit in groups small enough to re-identify a person."
         if metric == "ml_utility":
-            return f"A model trained on the release scores {value:.2f} on real patients (the research value kept)."
+            return (f"A model trained on the release predicts real patients with a score of {value:.2f} "
+                    f"(1 is perfect; the closer to a model trained on the real records, the more research value kept).")
         if metric == "marginal_fidelity_2way":
             return f"The release keeps {value * 100:.0f}% of the real data's pairwise statistics."
     return None
