@@ -101,6 +101,32 @@ def test_unpublishing_ends_cached_reads_at_once(reads, django_calls):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_edit_outside_the_services_also_ends_cached_reads(reads, django_calls):
+    """The Django admin saves models directly: a plain save drops the cached routes too."""
+    c = competition_make()
+    submission_make(competition=c, team=team_make(c, "Alpha"), public={"tpr_at_fpr_0_1": 0.5})
+    assert get(reads, url(c))["status"] == 200
+
+    c.published = False
+    c.save()
+
+    assert get(reads, url(c))["status"] == 404
+    assert len(django_calls) == 2
+
+    c.published = True
+    c.save()
+    assert get(reads, url(c))["status"] == 200
+    assert len(django_calls) == 3
+    get(reads, url(c))
+    assert len(django_calls) == 3  # cached again
+    phase = Phase.objects.get(competition=c)
+    phase.end = timezone.now() + dt.timedelta(days=3)  # a new end date: what a cached route was valid for
+    phase.save()
+    get(reads, url(c))
+    assert len(django_calls) == 4  # the edited phase is read through Django again
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_private_board_is_refused_on_every_read_until_the_reveal(reads, django_calls):
     c = competition_make()
     submission_make(competition=c, team=team_make(c, "Alpha"), public={"tpr_at_fpr_0_1": 0.5}, private={"tpr_at_fpr_0_1": 0.777})
