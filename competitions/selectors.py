@@ -79,3 +79,20 @@ def competitions_organized(*, user) -> QuerySet[Competition]:
 
 def can_create_competitions(*, user) -> bool:
     return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("competitions.add_competition")))
+
+
+def phase_get(*, competition, name: str | None) -> Phase:
+    return phase_pick(phases=list(competition.phases.all()), slug=competition.slug, name=name)
+
+
+def phase_pick(*, phases: list[Phase], slug: str, name: str | None) -> Phase:
+    """The phase called ``name``, or by default the latest open one (else the latest)."""
+    if not phases:
+        raise Http404(f"Competition '{slug}' has no phases.")
+    if name is None:
+        open_phases = [p for p in phases if p.is_open()]
+        return (open_phases or phases)[-1]
+    for phase in phases:
+        if phase.name == name:
+            return phase
+    raise Http404(f"Competition '{slug}' has no phase {name!r} (it has: {', '.join(p.name for p in phases)}).")

@@ -48,18 +48,8 @@ from .models import Dataset, Phase, StartingKit
 
 
 def phase_choose(*, competition, name: str | None) -> Phase:
-    """The named phase, or the latest open one, or the last one."""
-    phases = list(competition.phases.all())
-    if not phases:
-        raise Http404(f"Competition '{competition.slug}' has no phases.")
-    if name:
-        for phase in phases:
-            if phase.name == name:
-                return phase
-        raise Http404(f"Competition '{competition.slug}' has no phase {name!r}.")
-    now = timezone.now()
-    open_phases = [p for p in phases if p.is_open(now)]
-    return (open_phases or phases)[-1]
+    """The named phase, or the latest open one, or the last one; an empty name picks the default."""
+    return selectors.phase_get(competition=competition, name=name or None)
 
 
 def competition_context(request, slug: str) -> dict:

@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from competitions import selectors as competition_selectors
-from competitions.api.views import phase_get
 from config.api_errors import ApiError
 from submissions.models import Score
 
@@ -61,7 +60,7 @@ class ArenaMatrixView(APIView):
         competition = competition_selectors.competition_get(slug=slug, user=request.user)
         if not competition.is_arena:
             raise Http404(f"Competition '{slug}' is not an arena: it pairs no attack tasks with its defenses.")
-        phase = phase_get(competition=competition, name=request.query_params.get("phase"))
+        phase = competition_selectors.phase_get(competition=competition, name=request.query_params.get("phase"))
         split = request.query_params.get("split", Score.PUBLIC)
         if split not in (Score.PUBLIC, Score.PRIVATE):
             raise ApiError(f"split: expected public or private, got {split!r}.")

@@ -21,7 +21,7 @@ from competitions import filestore, selectors, services
 from competitions.bundles import BundleInvalid
 from competitions.leaderboards.reads import route_remember
 from competitions.leaderboards.selectors import leaderboard_json
-from competitions.models import Dataset, Phase, StartingKit, Team
+from competitions.models import Dataset, StartingKit, Team
 from config.api_errors import ApiError
 from submissions.models import Score
 
@@ -223,23 +223,6 @@ class TeamDetailView(APIView):
         return Response(s.TeamOut(team).data)
 
 
-def phase_get(*, competition, name: str | None) -> Phase:
-    return phase_pick(phases=list(competition.phases.all()), slug=competition.slug, name=name)
-
-
-def phase_pick(*, phases: list[Phase], slug: str, name: str | None) -> Phase:
-    """The phase called ``name``, or by default the latest open one (else the latest)."""
-    if not phases:
-        raise Http404(f"Competition '{slug}' has no phases.")
-    if name is None:
-        open_phases = [p for p in phases if p.is_open()]
-        return (open_phases or phases)[-1]
-    for phase in phases:
-        if phase.name == name:
-            return phase
-    raise Http404(f"Competition '{slug}' has no phase {name!r} (it has: {', '.join(p.name for p in phases)}).")
-
-
 class LeaderboardView(APIView):
     """The hot read: one query for the phase, then the board's cached JSON bytes as they are."""
 
@@ -254,7 +237,7 @@ class LeaderboardView(APIView):
         phases = selectors.competition_phases(slug=slug, user=request.user)
         if phases is None:
             raise Http404(f"No competition '{slug}'.")
-        phase = phase_pick(phases=phases, slug=slug, name=request.query_params.get("phase"))
+        phase = selectors.phase_pick(phases=phases, slug=slug, name=request.query_params.get("phase"))
         competition = phase.competition
         split = request.query_params.get("split", Score.PUBLIC)
         if split not in (Score.PUBLIC, Score.PRIVATE):
@@ -280,5 +263,5 @@ class PhaseRevealView(APIView):
         competition = selectors.competition_get(slug=slug, user=request.user)
         if not selectors.is_organizer(competition=competition, user=request.user):
             raise ApiError("Only the competition's organizers can reveal the private leaderboard.", status_code=403)
-        phase = phase_get(competition=competition, name=phase_name)
+        phase = selectors.phase_get(competition=competition, name=phase_name)
         return Response(s.PhaseOut(services.phase_reveal(phase=phase)).data)
