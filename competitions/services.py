@@ -20,7 +20,6 @@ from sandbox import archive
 from . import filestore
 from .bundles import BundleInvalid, BundleSpec, bundle_read
 from .leaderboards import push
-from .leaderboards.reads import routes_forget
 from .models import Competition, Dataset, Metric, Phase, StartingKit, Team, TeamMembership
 
 
@@ -248,10 +247,8 @@ def competition_delete(*, competition: Competition) -> None:
     kit = StartingKit.objects.filter(competition=competition).first()
     if kit:
         paths.append(kit.storage_path)
-    slug = competition.slug
-    competition.delete()
+    competition.delete()  # its cached leaderboard reads go with it (competitions/signals.py)
     transaction.on_commit(lambda: [filestore.delete(p) for p in paths])
-    transaction.on_commit(lambda: routes_forget(slug=slug))
 
 
 def team_create(*, competition: Competition, user, name: str) -> Team:
@@ -303,8 +300,7 @@ def competition_update(*, competition: Competition, title: str | None = None, de
                        published: bool | None = None) -> Competition:
     fields = {k: v for k, v in {"title": title, "description": description, "published": published}.items() if v is not None}
     if fields:
-        Competition.objects.filter(pk=competition.pk).update(**fields)
         for key, value in fields.items():
             setattr(competition, key, value)
-        transaction.on_commit(lambda: routes_forget(slug=competition.slug))  # e.g. unpublished: no cached reads
+        competition.save(update_fields=list(fields))  # e.g. unpublished: its cached reads go (competitions/signals.py)
     return competition
