@@ -14,7 +14,7 @@ from .archive import (
 )
 from .images import ImageArchiveInvalid, load_image_archive, remove_image
 from .runner import available_backends, run
-from .spec import FailureClass, Limits, RunResult, RunSpec
+from .spec import RUNTIME_IMAGE, FailureClass, Limits, RunResult, RunSpec
 
 __all__ = [
     "ArchiveFormat",
@@ -23,6 +23,7 @@ __all__ = [
     "ImageArchiveInvalid",
     "Limits",
     "RunResult",
+    "RUNTIME_IMAGE",
     "RunSpec",
     "SubmissionArchiveInvalid",
     "available_backends",

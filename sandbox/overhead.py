@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .spec import Limits, RunSpec
+from .spec import RUNTIME_IMAGE, Limits, RunSpec
 
 
 def _measure(fn, runs: int) -> list[float]:
@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--backend", default="docker", choices=("docker", "process"))
-    parser.add_argument("--image", default="anomed-arena-runtime:latest")
+    parser.add_argument("--image", default=RUNTIME_IMAGE)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

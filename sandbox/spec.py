@@ -23,6 +23,9 @@ class FailureClass(str, enum.Enum):
     INFRASTRUCTURE = "infrastructure"  # the platform failed (engine gone, image missing): retried, not counted
 
 
+RUNTIME_IMAGE = "anomed-arena-runtime:latest"  # built by sandbox/runtime/build
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits for one run. Defaults suit a small tabular task."""
@@ -52,7 +55,7 @@ class RunSpec:
     submission_dir: Path
     input_dir: Path
     command: tuple[str, ...] = ("python3", "main.py")
-    image: str = "anomed-arena-runtime:latest"
+    image: str = RUNTIME_IMAGE
     env: dict[str, str] = field(default_factory=dict)  # only ARENA_* variables belong here
     limits: Limits = field(default_factory=Limits)
     labels: dict[str, str] = field(default_factory=dict)  # for finding leftovers (docker backend)

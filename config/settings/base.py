@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from sandbox.spec import RUNTIME_IMAGE
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -136,7 +138,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Evaluation: RQ when REDIS_URL is set, else an in-process worker thread.
 REDIS_URL = env("REDIS_URL", default="")
 ARENA_SANDBOX_BACKEND = env("ARENA_SANDBOX_BACKEND", default="")  # "", "docker" or "process"
-ARENA_RUNTIME_IMAGE = env("ARENA_RUNTIME_IMAGE", default="anomed-arena-runtime:latest")
+ARENA_RUNTIME_IMAGE = env("ARENA_RUNTIME_IMAGE", default=RUNTIME_IMAGE)
 ARENA_RUN_MARGIN_SECONDS = env.int("ARENA_RUN_MARGIN_SECONDS", default=120)
 ARENA_MAX_INFRA_RETRIES = env.int("ARENA_MAX_INFRA_RETRIES", default=2)
 # "rq": jobs go to the RQ queues "cpu" and "gpu"; "thread": an in-process worker thread runs

@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 
 import sandbox
-from sandbox import Limits, RunResult, RunSpec
+from sandbox import RUNTIME_IMAGE, Limits, RunResult, RunSpec
 from sandbox.docker_backend import LABEL
 from sandbox.process_backend import ProcessBackend
 from sandbox.runner import _backend
 
-RUNTIME_IMAGE = "anomed-arena-runtime:latest"
 SMALL = Limits(wall_seconds=5, memory_mb=256, cpus=1.0, pids=64, open_files=256,
                output_mb=4, tmp_mb=8, log_bytes=64 * 1024)
 

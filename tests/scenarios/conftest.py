@@ -26,13 +26,11 @@ def _backend() -> str:
     Running the baselines in the runtime image matters: it carries its own numpy, pandas and
     scikit-learn, which need not match the server's.
     """
-    from sandbox import available_backends
-    from sandbox.spec import RunSpec
+    from sandbox import RUNTIME_IMAGE, available_backends
 
-    image = RunSpec(submission_dir=Path("."), input_dir=Path(".")).image
-    found = available_backends(image)
+    found = available_backends(RUNTIME_IMAGE)
     if os.environ.get("ARENA_REQUIRE_DOCKER") and "docker" not in found:
-        pytest.fail(f"ARENA_REQUIRE_DOCKER is set but no Docker engine with {image} answers")
+        pytest.fail(f"ARENA_REQUIRE_DOCKER is set but no Docker engine with {RUNTIME_IMAGE} answers")
     return found[0]
 
 
