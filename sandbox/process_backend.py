@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from .output import copy_output_tar
-from .spec import FailureClass, RunResult, RunSpec
+from .spec import ETC_HOSTS, FailureClass, RunResult, RunSpec
 
 RUN_UID = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -186,6 +186,7 @@ class ProcessBackend:
         for path in _etc_paths():
             argv += ["--ro-bind", path, path]
         argv += ["--ro-bind-data", data(_PASSWD), "/etc/passwd", "--ro-bind-data", data(_GROUP), "/etc/group"]
+        argv += ["--ro-bind", str(ETC_HOSTS), "/etc/hosts"]
         argv += ["--proc", "/proc", "--dev", "/dev"]
         argv += ["--size", str(limits.tmp_mb * _MIB), "--perms", "1777", "--tmpfs", "/tmp"]
         argv += ["--size", str(limits.output_mb * _MIB), "--perms", "0700", "--tmpfs", "/output"]
@@ -212,7 +213,7 @@ class ProcessBackend:
             "output_bytes": limits.output_mb * _MIB,
             "symlinks": {p: os.readlink(p) for p in _SYSTEM_DIRS if os.path.islink(p)},
             "ro_binds": [p for p in _SYSTEM_DIRS if os.path.isdir(p) and not os.path.islink(p)] + _etc_paths(),
-            "files": {"/etc/passwd": _PASSWD, "/etc/group": _GROUP},
+            "files": {"/etc/passwd": _PASSWD, "/etc/group": _GROUP, "/etc/hosts": ETC_HOSTS.read_text()},
         }
         argv = ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork", "--kill-child",
                 "--", SYSTEM_PYTHON, "-I", "-S", str(INIT_SOURCE), json.dumps(config), "--", *spec.command]

@@ -5,9 +5,9 @@ the sandbox, where the project's virtual environment is not visible.
 
 Invoked as ``python3 -I sandbox_init.py CONFIG_JSON -- ARGV...``. It
 
-1. (``unshare`` mode only, as root in fresh mount/pid/net/ipc/uts namespaces) builds the
-   minimal filesystem view that bubblewrap would otherwise build, pivots into it and drops to
-   the run user with ``no_new_privs``;
+1. (``unshare`` mode only, as root in fresh mount/pid/net/ipc/uts namespaces) brings the
+   namespace's loopback up, builds the minimal filesystem view that bubblewrap would otherwise
+   build, pivots into it and drops to the run user with ``no_new_privs``;
 2. runs ARGV with resource limits in the child only (so this init can still do step 4);
 3. when the program ends, SIGKILLs every process the run user has left in the namespace
    (``kill(-1)``), so nothing outlives the run or writes to /output afterwards;
@@ -20,12 +20,14 @@ untrusted, enforces the wall-time limit itself and tears the whole namespace dow
 """
 
 import ctypes
+import fcntl
 import json
 import os
 import platform
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tarfile
@@ -76,9 +78,20 @@ def _bind(libc, source, target, readonly=True):
         _mount(libc, None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
 
 
+def _loopback_up():
+    """Bring ``lo`` up in the new network namespace (it starts down), as bubblewrap and the
+    container runtime do: the program may talk to itself over 127.0.0.1, and to nothing else."""
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH22x", b"lo", 0)  # struct ifreq: name, then flags in the union
+        flags = struct.unpack("16sH22x", fcntl.ioctl(sock, siocgifflags, request))[1]
+        fcntl.ioctl(sock, siocsifflags, struct.pack("16sH22x", b"lo", flags | iff_up))
+
+
 def build_root(config):
     """As root in new namespaces: assemble the sandbox's filesystem and enter it."""
     libc = _libc()
+    _loopback_up()
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing propagates back to the host
     root = config["staging"]
     _mount(libc, "tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=0755")

@@ -25,6 +25,10 @@ class FailureClass(str, enum.Enum):
 
 RUNTIME_IMAGE = "anomed-arena-runtime:latest"  # built by sandbox/runtime/build
 
+# /etc/hosts inside every sandbox, whatever backend or image: "localhost" and the hostname
+# resolve on the sandbox's own loopback, with no name service reachable.
+ETC_HOSTS = Path(__file__).resolve().with_name("etc_hosts")
+
 
 @dataclass(frozen=True)
 class Limits:

@@ -9,7 +9,7 @@ import pytest
 docker = pytest.importorskip("docker")
 
 from sandbox import Limits, RunSpec  # noqa: E402
-from sandbox.docker_backend import LABEL, LABEL_DEADLINE, container_kwargs, output_volume_options  # noqa: E402
+from sandbox.docker_backend import ETC_HOSTS, LABEL, LABEL_DEADLINE, container_kwargs, output_volume_options  # noqa: E402
 
 
 def spec(**limits) -> RunSpec:
@@ -20,7 +20,8 @@ def spec(**limits) -> RunSpec:
 def test_every_restriction_of_the_contract_is_set():
     kwargs = container_kwargs(spec(memory_mb=512, cpus=1.5, pids=100, open_files=64, tmp_mb=32),
                               run_id="r1", now=1000.0)
-    assert kwargs["network_mode"] == "none"
+    # No network: the engine's networking is left out, the runtime gives a namespace with lo only.
+    assert kwargs["network_mode"] == "none" and kwargs["network_disabled"] is True
     assert kwargs["user"] == "65534:65534"
     assert kwargs["read_only"] is True
     assert kwargs["cap_drop"] == ["ALL"]
@@ -33,6 +34,8 @@ def test_every_restriction_of_the_contract_is_set():
     mounts = {m["Target"]: m for m in kwargs["mounts"]}
     assert mounts["/submission"]["ReadOnly"] and mounts["/submission"]["Type"] == "bind"
     assert mounts["/input"]["ReadOnly"] and mounts["/input"]["Source"] == "/srv/in"
+    assert mounts["/etc/hosts"]["ReadOnly"] and mounts["/etc/hosts"]["Source"] == str(ETC_HOSTS)
+    assert "localhost" in ETC_HOSTS.read_text()
     output = mounts["/output"]
     # Anonymous (removed with the container), empty at start, a tmpfs capped at output_mb, labelled.
     assert output["Type"] == "volume" and output["Source"] is None and output["ReadOnly"] is False

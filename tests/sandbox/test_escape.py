@@ -137,6 +137,27 @@ def test_no_network_tcp_udp_dns_host_services_or_sockets(run):
         udp.close()
 
 
+def test_loopback_and_localhost_still_work_inside(run):
+    # "No network" leaves the sandbox its own loopback: programs that talk to themselves
+    # over 127.0.0.1 (local worker pools, servers in tests) and look up "localhost" still run.
+    result = run("""
+        import json, socket
+        server = socket.socket()
+        server.bind(('127.0.0.1', 0))
+        server.listen(1)
+        client = socket.create_connection(server.getsockname(), timeout=2)
+        peer, _ = server.accept()
+        client.sendall(b'ping')
+        print(json.dumps({
+            'echo': peer.recv(4).decode(),
+            'localhost': sorted({info[4][0] for info in socket.getaddrinfo('localhost', 80, socket.AF_INET)}),
+            'hostname': socket.gethostname(),
+        }))
+    """)
+    assert result.ok, result.stderr
+    assert run.report(result) == {"echo": "ping", "localhost": ["127.0.0.1"], "hostname": "sandbox"}
+
+
 def test_host_files_env_secrets_and_hidden_data_are_invisible(run, tmp_path, canary, monkeypatch):
     secret_env = f"env-{canary}"
     monkeypatch.setenv("DATABASE_URL", f"postgres://arena:{secret_env}@db/arena")
