@@ -131,8 +131,11 @@ def competition_leaderboard(request, slug: str):
     role = get_task(task).role
     pareto = pareto_axes(competition=competition, metrics=public["metrics"]) if role == Submission.DEFENSE else None
     history = score_history(phase=phase, task=task)
-    # Arenas: the attack × defense matrix (public split) under the boards, refetched live on every change.
-    matrix = arena_selectors.arena_matrix_shared(phase=phase, split=Score.PUBLIC) if competition.is_arena else None
+    # Arenas: the attack × defense matrix under the boards, refetched live on every change. It
+    # follows the chosen tab where that split may be read here (the private one once revealed,
+    # or for organizers), else it stays on the public split and says so.
+    matrix_split = Score.PRIVATE if split == Score.PRIVATE and private is not None else Score.PUBLIC
+    matrix = arena_selectors.arena_matrix_shared(phase=phase, split=matrix_split) if competition.is_arena else None
     matrix_url = (reverse("api-arena-matrix", kwargs={"slug": competition.slug}) + "?" + urlencode({"phase": phase.name})
                   if matrix is not None else None)
     report_url = reverse("submission-report", kwargs={"submission_id": 0}).replace("/0/", "/{id}/")
@@ -166,6 +169,7 @@ def competition_leaderboard(request, slug: str):
             "defenseBoard": role == Submission.DEFENSE,
             "reportUrl": report_url,
             "matrixUrl": matrix_url,
+            "matrixSplit": matrix_split,
         },
     )
     return render(request, "competitions/leaderboard.html", context)

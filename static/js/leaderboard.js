@@ -17,9 +17,11 @@
       t.tabIndex = on ? 0 : -1;
       document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
     });
+    var split = tab.id === "tab-private" ? "private" : "public";
     var url = new URL(window.location.href);
-    url.searchParams.set("split", tab.id === "tab-private" ? "private" : "public");
+    url.searchParams.set("split", split);
     window.history.replaceState(null, "", url);
+    followTab(split);
   }
   tabs.forEach(function (tab, i) {
     tab.addEventListener("click", function () { select(tab); });
@@ -242,7 +244,7 @@
       var th = el("th", { scope: "col", className: "defense" + (d.baseline ? " baseline" : ""), "data-defense": d.submission }, [
         d.team + " ", el("span", { className: "id", text: "#" + d.submission })]);
       if (d.baseline) th.append(" ", el("span", { className: "badge", text: "baseline" }));
-      if (reportVisible(d.baseline, d.team_id, "public")) th.append(" ", reportLink(d.submission, d.team, "public"));
+      if (reportVisible(d.baseline, d.team_id, m.split)) th.append(" ", reportLink(d.submission, d.team, m.split));
       head.appendChild(th);
     });
     table.appendChild(el("thead", {}, [head]));
@@ -281,13 +283,41 @@
     return el("div", { className: "table-scroll", role: "region", "aria-labelledby": "matrix-heading", tabindex: "0" }, [table]);
   }
 
+  var matrixSplit = data.matrixSplit || "public";
+  var wantedSplit = data.split || matrixSplit;  // the tab shown; the matrix follows it where that split is readable
+
   function showMatrix(m) {
-    var before = {};
-    Array.prototype.forEach.call(matrixBox.querySelectorAll("tr[data-attack] td[data-defense]"), function (td) {
-      before[td.parentNode.getAttribute("data-attack") + ":" + td.getAttribute("data-defense")] = td.getAttribute("data-state");
-    });
+    if (m.split !== wantedSplit && m.split !== matrixSplit) return;  // an answer for a tab since left
+    var before = null;
+    if (m.split === matrixSplit) {  // the same split again: flash what changed
+      before = {};
+      Array.prototype.forEach.call(matrixBox.querySelectorAll("tr[data-attack] td[data-defense]"), function (td) {
+        before[td.parentNode.getAttribute("data-attack") + ":" + td.getAttribute("data-defense")] = td.getAttribute("data-state");
+      });
+    }
+    matrixSplit = m.split;
+    document.getElementById("matrix-split").textContent = m.split;
     matrixBox.textContent = "";
     matrixBox.appendChild(renderMatrix(m, before));
+  }
+
+  function fetchMatrix(split) {
+    fetch(data.matrixUrl + "&split=" + split, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { if (!response.ok) throw new Error("HTTP " + response.status); return response.json(); })
+      .then(showMatrix)
+      .catch(function () { /* keep the matrix shown; the next change refetches it */ });
+  }
+
+  /* The private split may be read once the private board is shown here (revealed, or to organizers). */
+  function matrixSplitFor(split) {
+    return split === "private" && boards.private ? "private" : "public";
+  }
+
+  function followTab(split) {
+    wantedSplit = split;
+    if (!matrixBox || !data.matrixUrl) return;
+    var target = matrixSplitFor(split);
+    if (target !== matrixSplit) fetchMatrix(target);
   }
 
   /* One refetch per burst of board updates (one change pushes a notice per board), spread over
@@ -297,10 +327,7 @@
     if (!matrixBox || !data.matrixUrl || matrixTimer !== null) return;
     matrixTimer = window.setTimeout(function () {
       matrixTimer = null;
-      fetch(data.matrixUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) { if (!response.ok) throw new Error("HTTP " + response.status); return response.json(); })
-        .then(showMatrix)
-        .catch(function () { /* keep the matrix shown; the next change refetches it */ });
+      fetchMatrix(matrixSplitFor(wantedSplit));
     }, 300 + Math.random() * 700);
   }
 

@@ -124,6 +124,23 @@ def test_the_matrix_fills_in_live_and_a_team_opens_its_report(arena_server, aren
     expect(team.get_by_role("heading", name="Not legal advice")).to_be_visible()
     screenshot(team, "identifiability-report")
 
+    # Once the organizers reveal the private split, the matrix follows the spectator's tab.
+    organizer = requests.post(server.api("auth/token/"), json={"username": ORGANIZER[0], "password": ORGANIZER[1]},
+                              timeout=10).json()["token"]
+    phase = spectator.evaluate("() => JSON.parse(document.getElementById('leaderboard-data').textContent).phase")
+    requests.post(server.api(f"competitions/{slug}/phases/{phase}/reveal/"),
+                  headers={"Authorization": f"Token {organizer}"}, timeout=10).raise_for_status()
+    expect(spectator.locator("#tab-private .lock")).to_have_count(0, timeout=15_000)  # revealed live
+    spectator.get_by_role("tab", name="Private").click()
+    expect(matrix.locator("caption")).to_contain_text("private split: 6 of 6 runs finished")
+    expect(spectator.locator("#matrix-split")).to_have_text("private")
+    expect(matrix.locator("td.cell")).to_have_count(6)
+    # Private reports are the teams' own: a spectator's columns link only the baseline's.
+    expect(matrix.locator("thead a.report-link")).to_have_count(1)
+    spectator.get_by_role("tab", name="Public").click()
+    expect(matrix.locator("caption")).to_contain_text("public split: 6 of 6 runs finished")
+    expect(matrix.locator("thead a.report-link")).to_have_count(2)
+
     # On a phone the wide tables scroll inside their own frames; the page itself does not.
     team.set_viewport_size({"width": 390, "height": 844})
     assert team.evaluate(WIDER_THAN_SCREEN) == []

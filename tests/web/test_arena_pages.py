@@ -280,6 +280,54 @@ def test_matrix_on_the_leaderboard_of_a_three_by_three_arena(arena, client):
     assert private.status_code == 403 and "hidden until the organizers reveal it" in private.json()["error"]
 
 
+def test_matrix_follows_the_private_tab_once_that_split_may_be_read(arena, client, django_user_model):
+    from competitions.services import phase_reveal
+    from evaluation import selectors
+    from submissions.models import Submission
+
+    d1, _d2, _a1 = _build_three_by_three(arena)
+    baseline = Submission.objects.get(competition=arena.competition, role="defense", is_baseline=True)
+    url = reverse("competition-leaderboard", kwargs={"slug": arena.competition.slug}) + "?split=private"
+
+    def matrix_of(page: str) -> tuple[str, str]:
+        table = _section(page, '<table class="matrix"', "</table>")
+        return re.search(r'data-split="(\w+)"', table).group(1), _section(page, 'id="matrix-panel"', "</table>")
+
+    def values(split: str) -> list[str]:
+        matrix = selectors.arena_matrix(phase=arena.phase, split=split)
+        return [f'{c["value"]:.{r["metric"]["precision"]}f}' for r in matrix["rows"] for c in r["cells"] if c["value"] is not None]
+
+    assert values("private") and values("public")
+    # Before the reveal a spectator asking for the private tab keeps the public matrix, and is told so.
+    page = client.get(url).content.decode()
+    split, panel = matrix_of(page)
+    assert split == "public" and 'result on the <span id="matrix-split">public</span> split' in panel
+    assert '"matrixSplit": "public"' in page and '"split": "private"' in page
+
+    # Organizers see the private split of the matrix before anyone else.
+    organizer = django_user_model.objects.create_user(username="organizer", password="a-long-test-password")
+    arena.competition.organizers.add(organizer)
+    client.force_login(organizer)
+    page = client.get(url).content.decode()
+    split, panel = matrix_of(page)
+    assert split == "private" and "private split" in panel and '"matrixSplit": "private"' in page
+    assert all(value in panel for value in values("private"))
+    assert f'href="{_report_url(d1, "private")}"' in panel  # organizers read every private report
+
+    # Once revealed, everyone gets it; the private report links only where the reader may open them.
+    phase_reveal(phase=arena.phase)
+    client.logout()
+    split, panel = matrix_of(client.get(url).content.decode())
+    assert split == "private" and all(value in panel for value in values("private"))
+    assert f'href="{_report_url(baseline, "private")}"' in panel
+    assert _report_url(d1) not in panel
+    split, panel = matrix_of(_leaderboard(client, arena))  # the public tab keeps the public matrix
+    assert split == "public" and f'href="{_report_url(d1)}"' in panel
+    client.force_login(arena.users["alpha"])  # d1's team
+    split, panel = matrix_of(client.get(url).content.decode())
+    assert f'href="{_report_url(d1, "private")}"' in panel
+
+
 def test_matrix_api_is_404_for_a_competition_without_attacks(client):
     from tests.web.builders import competition_make
 
