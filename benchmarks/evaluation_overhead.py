@@ -6,8 +6,12 @@ For a trivial code submission this prints, side by side in one run:
 - their difference: the platform overhead, and where it goes stage by stage,
 - `docker run --rm --network none IMAGE true` for reference,
 then evaluations per minute with N queued submissions drained by 1 and by 2 workers, with the
-CPU time the workers spent per evaluation and how busy the whole machine was meanwhile (on a
-shared machine other people's work shows there, and caps what a second worker can add).
+CPU time the workers and the whole machine spent per evaluation and how busy the machine was
+meanwhile (on a shared machine other people's work shows there, and caps what a second worker
+can add), and the ceiling the cores set: every core busy at that CPU per evaluation. One worker
+already keeps more than one core busy (the engine starts the next container and removes the
+last one while the worker scores), so on a machine with few cores the ceiling, not the
+workers, decides the 1 vs 2 ratio.
 
 Overhead submissions go one at a time to an idle worker, ``--gap`` seconds apart (1 s: a
 worker waiting for its next upload, as on a live server; 0 submits back to back).
