@@ -26,7 +26,8 @@ database is flushed). With ``DATABASE_URL`` pointing at PostgreSQL the run uses 
 database created next to it (and dropped after); without it, a throw-away SQLite file. Workers
 are real ``manage.py evaluation_worker`` processes.
 
-Run: `.venv/bin/python benchmarks/evaluation_overhead.py [--repeats 15] [--queued 24]`.
+Run: `.venv/bin/python benchmarks/evaluation_overhead.py [--repeats 15] [--queued 24] [--workers 1,2]`
+(``--workers 1,2,4,8`` on a machine with the cores for it).
 """
 
 from __future__ import annotations
@@ -263,7 +264,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--queued", type=int, default=24)
     parser.add_argument("--gap", type=float, default=1.0, help="idle seconds between overhead submissions")
+    parser.add_argument("--workers", default="1,2",
+                        help="worker counts to drain the queue with, comma-separated (1 always runs first)")
     args = parser.parse_args()
+    try:
+        counts = sorted({1, *(int(n) for n in args.workers.split(","))})
+    except ValueError:
+        parser.error(f"--workers: expected worker counts such as 1,2,4, got {args.workers!r}")
+    if counts[0] < 1:
+        parser.error("--workers: a worker count must be at least 1")
     redis_url = _redis_url()
 
     with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp_name, _database(Path(tmp_name) / "var") as (database_url, database):
@@ -324,7 +333,7 @@ def main() -> None:
 
         # 2. Throughput: N submissions queued while the workers wait idle, then drained.
         rates, machine_cpu = {}, {}
-        for count in (1, 2):
+        for count in counts:
             with override_settings(ARENA_EVALUATION_MODE="manual"):  # stored and recorded, not yet queued
                 ids = [_submit(client, archive) for _ in range(args.queued)]
             for pk in ids:
@@ -346,14 +355,15 @@ def main() -> None:
             print(f"{count} worker(s): {args.queued} evaluations in {done - started:.1f} s = {rates[count]:.1f} evaluations/min  "
                   f"(CPU per evaluation: workers {cpu / args.queued * 1000:.0f} ms, whole machine "
                   f"{machine_cpu[count] * 1000:.0f} ms; machine busy {busy / total * cores:.2f} of {cores} cores)")
-        print(f"speed-up with 2 workers: {rates[2] / rates[1]:.2f}×   (target ≥ 1.7×)")
+        for count in counts[1:]:
+            target = "   (target ≥ 1.7×)" if count == 2 else ""
+            print(f"speed-up with {count} workers: {rates[count] / rates[1]:.2f}×{target}")
         # What the cores allow: every core busy at the machine CPU per evaluation measured with
-        # 2 workers. One worker already overlaps the engine's work (spare start, removal) with
-        # its own, so the idle cores it leaves, not the workers, bound what a second can add.
-        ceiling = cores / machine_cpu[2] * 60
+        # the most workers. One worker already overlaps the engine's work (spare start, removal)
+        # with its own, so the idle cores it leaves, not the workers, bound what more can add.
+        ceiling = cores / machine_cpu[counts[-1]] * 60
         print(f"ceiling on {cores} cores at that CPU per evaluation: {ceiling:.0f} evaluations/min = "
               f"{ceiling / rates[1]:.2f}× one worker")
-
 
 if __name__ == "__main__":
     main()
