@@ -29,14 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluation_overhead import _machine_busy  # noqa: E402 - the benchmarks' one reading of /proc/stat
+
 PROGRAM = "import os\nopen('/output/x.csv', 'w').write('a\\n')\n"
 STEPS = ("create", "start", "exec trivial program", "pause", "remove")
-
-
-def _machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine since boot, over all cores."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _one(api, kwargs: dict, create_args) -> dict[str, tuple[float, float]]:
@@ -46,9 +42,9 @@ def _one(api, kwargs: dict, create_args) -> dict[str, tuple[float, float]]:
     taken = {}
 
     def step(name, fn):
-        cpu, wall = _machine_cpu(), time.monotonic()
+        cpu, wall = _machine_busy()[0], time.monotonic()
         result = fn()
-        taken[name] = (time.monotonic() - wall, _machine_cpu() - cpu)
+        taken[name] = (time.monotonic() - wall, _machine_busy()[0] - cpu)
         return result
 
     name = f"arena-bench-{uuid.uuid4().hex[:12]}"

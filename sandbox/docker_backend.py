@@ -26,10 +26,10 @@ container makes five on its way, a cold one seven, removal not counted):
    synchronously on every other path (timeout, errors) in a ``finally``.
 
 The container has no network (a network namespace of its own with loopback only, see
-:func:`container_kwargs`), a read-only root
-filesystem, every capability dropped, ``no-new-privileges``, memory with swap equal to it,
-CPU, pid and open-file limits, and only ``spec.env`` in its environment (plus the image's own
-``ENV``, which is not the host's; a spare gets ``spec.env`` for the exec'd program instead).
+:func:`container_kwargs`), a read-only root filesystem, every capability dropped,
+``no-new-privileges``, memory with swap equal to it, CPU, pid and open-file limits, and only
+``spec.env`` in its environment (plus the image's own ``ENV``, which is not the host's; a
+spare gets ``spec.env`` for the exec'd program instead).
 On timeout the container is killed and removed at once.
 """
 
