@@ -44,6 +44,7 @@ _ETC_ENTRIES = ("/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/et
 _ETC_GLOBS = ("/etc/python3*",)
 _PASSWD = "nobody:x:65534:65534:nobody:/tmp:/usr/sbin/nologin\n"
 _GROUP = "nogroup:x:65534:\n"
+_HOSTS = ETC_HOSTS.read_text()
 _OOM_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 _BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
              "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
@@ -186,7 +187,8 @@ class ProcessBackend:
         for path in _etc_paths():
             argv += ["--ro-bind", path, path]
         argv += ["--ro-bind-data", data(_PASSWD), "/etc/passwd", "--ro-bind-data", data(_GROUP), "/etc/group"]
-        argv += ["--ro-bind", str(ETC_HOSTS), "/etc/hosts"]
+        # As data, like the files above: the run user bwrap runs as may not reach the project's tree.
+        argv += ["--ro-bind-data", data(_HOSTS), "/etc/hosts"]
         argv += ["--proc", "/proc", "--dev", "/dev"]
         argv += ["--size", str(limits.tmp_mb * _MIB), "--perms", "1777", "--tmpfs", "/tmp"]
         argv += ["--size", str(limits.output_mb * _MIB), "--perms", "0700", "--tmpfs", "/output"]
@@ -213,7 +215,7 @@ class ProcessBackend:
             "output_bytes": limits.output_mb * _MIB,
             "symlinks": {p: os.readlink(p) for p in _SYSTEM_DIRS if os.path.islink(p)},
             "ro_binds": [p for p in _SYSTEM_DIRS if os.path.isdir(p) and not os.path.islink(p)] + _etc_paths(),
-            "files": {"/etc/passwd": _PASSWD, "/etc/group": _GROUP, "/etc/hosts": ETC_HOSTS.read_text()},
+            "files": {"/etc/passwd": _PASSWD, "/etc/group": _GROUP, "/etc/hosts": _HOSTS},
         }
         argv = ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork", "--kill-child",
                 "--", SYSTEM_PYTHON, "-I", "-S", str(INIT_SOURCE), json.dumps(config), "--", *spec.command]
