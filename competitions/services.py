@@ -14,10 +14,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from config.api_errors import ApiError
+from config.errors import Conflict, NotAllowed
 from sandbox import archive
 
-from . import filestore
+from . import access, filestore
 from .bundles import BundleInvalid, BundleSpec, bundle_read
 from .leaderboards import push
 from .models import Competition, Dataset, Metric, Phase, StartingKit, Team, TeamMembership
@@ -48,27 +51,73 @@ def bundle_folder(path: Path) -> Iterator[Path]:
         yield root
 
 
-def competition_import(*, path: Path, user=None, replace: bool = False) -> Competition:
-    """Check a bundle completely, then store it in one transaction. Nothing is stored if it is bad."""
+def competition_import(*, path: Path, user=None, replace: bool = False, discard_submissions: bool = False) -> Competition:
+    """Check a bundle completely, then store it in one transaction. Nothing is stored if it is bad.
+
+    ``user`` is who imports (API, page, a command's ``--organizer``); None is the operator at
+    the command line. Who may replace an existing competition is decided here, on the slug of
+    the bundle as parsed, whatever the archive's format or the entry point: its organizers or
+    staff (:func:`competitions.access.may_replace`). Replacing deletes the competition's teams
+    and their submissions, so where there are any the caller must say ``discard_submissions``.
+    """
+    if user is not None and not access.may_create_competitions(user=user):
+        raise NotAllowed("Only organizers can import competitions.")
     with bundle_folder(path) as root:
         spec = bundle_read(root)
         _check_task_data(spec)
         existing = Competition.objects.filter(slug=spec.slug).first()
         if existing and not replace:
             raise BundleInvalid([("slug", f"a competition '{spec.slug}' already exists")])
+        if existing and user is not None and not access.may_replace(competition=existing, user=user):
+            audit_record(action=AuditEvent.DENIED, actor=user, competition_slug=spec.slug, target=f"competition:{spec.slug}",
+                         detail={"attempted": AuditEvent.REPLACE})
+            who = "its organizers" if existing.organizers.exists() else "staff (no one organizes it)"
+            raise NotAllowed(f"slug: a competition '{spec.slug}' exists and only {who} may replace it.")
         stored: list[str] = []
         try:
             with transaction.atomic():
+                discarded: dict[str, int] = {}
+                organizers = []
                 if existing:
+                    existing = Competition.objects.select_for_update().get(pk=existing.pk)
+                    discarded = _submissions_to_discard(existing, confirmed=discard_submissions)
+                    organizers = list(existing.organizers.all())
                     competition_delete(competition=existing)
                 competition = _create_from_spec(spec, stored=stored)
-                if user is not None and user.is_authenticated:
+                competition.organizers.add(*organizers)
+                importer_is_new = user is not None and user.is_authenticated and user not in organizers
+                if importer_is_new:
                     competition.organizers.add(user)
+                audit_record(
+                    action=AuditEvent.REPLACE if existing else AuditEvent.IMPORT, actor=user, competition_slug=spec.slug,
+                    target=f"competition:{spec.slug}",
+                    detail={"title": spec.title, "hidden_files": [d.file for d in spec.data if d.visibility == Dataset.HIDDEN],
+                            **({"discarded": discarded} if existing else {})},
+                )
+                if importer_is_new:
+                    audit_record(action=AuditEvent.ORGANIZER_ADD, actor=user, competition_slug=spec.slug,
+                                 target=f"user:{user.get_username()}", detail={"by": "import"})
         except BaseException:
             for stored_path in stored:  # the rows were rolled back: remove their files too
                 filestore.delete(stored_path)
             raise
     return competition
+
+
+def _submissions_to_discard(competition: Competition, *, confirmed: bool) -> dict[str, int]:
+    """What replacing ``competition`` deletes of its teams' work; refused unless ``confirmed``."""
+    from submissions.models import Submission
+
+    team_submissions = Submission.objects.filter(competition=competition, team__isnull=False)
+    counts = {"submissions": team_submissions.count(), "teams": competition.teams.count()}
+    if counts["submissions"] and not confirmed:
+        raise Conflict(
+            f"slug: competition '{competition.slug}' has {counts['submissions']} team submission(s) from "
+            f"{counts['teams']} team(s); replacing it deletes them. Confirm with discard_submissions=true "
+            "(command line: --discard-submissions) if that is what you want.",
+            detail=counts,
+        )
+    return counts
 
 
 def _check_task_data(spec: BundleSpec) -> None:

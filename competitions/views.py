@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.api_errors import ApiError
+from config.errors import ArenaError
+from config.errors import status_code as error_status
 from evaluation import selectors as arena_selectors
 from evaluation.tasks import get_task
 from submissions import selectors as submission_selectors
@@ -288,10 +290,17 @@ def organize_index(request):
                 for chunk in upload.chunks():
                     out.write(chunk)
             try:
-                competition = services.competition_import(path=path, user=request.user)
+                competition = services.competition_import(
+                    path=path, user=request.user, replace=request.POST.get("replace") == "on",
+                    discard_submissions=request.POST.get("discard_submissions") == "on",
+                )
             except BundleInvalid as exc:
                 context["errors"] = exc.errors
                 return render(request, "organize/index.html", context, status=400)
+            except ArenaError as exc:
+                field, _, message = exc.message.partition(": ")
+                context["errors"] = [(field, message)] if message else [("bundle", exc.message)]
+                return render(request, "organize/index.html", context, status=error_status(exc))
         messages.success(request, f"Imported {competition.title}. Its baselines are queued for evaluation.")
         return redirect("organize-competition", slug=competition.slug)
     return render(request, "organize/index.html", context)

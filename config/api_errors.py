@@ -8,6 +8,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import ArenaError, status_code
+
 
 class ApiError(exceptions.APIException):
     """An error a service raises for the API to report as it is."""
@@ -29,6 +31,12 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or "You do not have permission to do this.")
+
+    if isinstance(exc, ArenaError):
+        response = Response({"error": exc.message, "detail": exc.detail}, status=status_code(exc))
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     if isinstance(exc, ApiError):
         response = Response({"error": exc.message, "detail": exc.extra}, status=exc.status_code)

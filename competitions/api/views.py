@@ -113,26 +113,14 @@ class CompetitionImportView(APIView):
             with open(path, "wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
-            if data.validated_data["replace"]:
-                existing = services.Competition.objects.filter(slug=_peek_slug(path)).first()
-                if existing and not selectors.is_organizer(competition=existing, user=request.user):
-                    raise ApiError("Only the competition's organizers can replace it.", status_code=403)
             try:
-                competition = services.competition_import(path=path, user=request.user, replace=data.validated_data["replace"])
+                competition = services.competition_import(
+                    path=path, user=request.user, replace=data.validated_data["replace"],
+                    discard_submissions=data.validated_data["discard_submissions"],
+                )
             except BundleInvalid as exc:
                 raise ApiError(f"The bundle is invalid: {exc.errors[0][0]}: {exc.errors[0][1]}", detail=exc.as_dict()) from exc
         return Response(s.CompetitionOut(competition).data, status=status.HTTP_201_CREATED)
-
-
-def _peek_slug(path: Path) -> str | None:
-    import yaml
-
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.endswith("competition.yaml") and n.count("/") <= 1]
-            return (yaml.safe_load(zf.read(names[0])) or {}).get("slug") if names else None
-    except Exception:
-        return None
 
 
 class CompetitionDetailView(APIView):
