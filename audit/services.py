@@ -21,3 +21,12 @@ def audit_record(*, action: str, actor=None, competition_slug: str = "", target:
         request_id=origin.request_id,
         ip=origin.ip,
     )
+
+
+def audit_denied(*, actor, competition_slug: str = "", target: str = "", reason: str = "") -> AuditEvent | None:
+    """A failed permission check of a logged-in user. Anonymous refusals are not recorded: they
+    name no one and would let anyone fill the log."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    return audit_record(action=AuditEvent.DENIED, actor=actor, competition_slug=competition_slug, target=target,
+                        detail={"reason": reason[:500]} if reason else {})

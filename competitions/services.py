@@ -230,8 +230,10 @@ def _zip_folder(folder: Path, dest: Path, *, prefix: str) -> None:
                 zf.write(path, f"{prefix}/{name}" if prefix else name)
 
 
-def competition_export(*, competition: Competition, dest: Path) -> Path:
-    """Write the competition back as a bundle folder that imports to the same competition."""
+def competition_export(*, competition: Competition, dest: Path, actor=None) -> Path:
+    """Write the competition back as a bundle folder that imports to the same competition.
+
+    The folder holds the hidden files in clear: the export is recorded in the audit log."""
     from submissions.models import Submission
 
     dest = Path(dest)
@@ -281,6 +283,8 @@ def competition_export(*, competition: Competition, dest: Path) -> Path:
         manifest["starting_kit"] = "starting_kit"
     manifest = {k: v for k, v in manifest.items() if v is not None}
     (dest / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    audit_record(action=AuditEvent.EXPORT, actor=actor, competition_slug=competition.slug, target=f"competition:{competition.slug}",
+                 detail={"hidden_files": [d["file"] for d in data if d["visibility"] == Dataset.HIDDEN], "dest": str(dest)})
     return dest
 
 
@@ -335,20 +339,27 @@ def team_join(*, team: Team, user, invite_code: str) -> Team:
     return team
 
 
-def phase_reveal(*, phase: Phase) -> Phase:
+def phase_reveal(*, phase: Phase, actor=None) -> Phase:
     """Make the private leaderboard visible to everyone, and push it to watchers."""
     with transaction.atomic():
         if phase.private_revealed_at is None:
             phase.private_revealed_at = timezone.now()
             Phase.objects.filter(pk=phase.pk).update(private_revealed_at=phase.private_revealed_at)
+            audit_record(action=AuditEvent.REVEAL, actor=actor, competition_slug=phase.competition.slug,
+                         target=f"phase:{phase.name}")
         push.leaderboard_changed(phase)
     return phase
 
 
 def competition_update(*, competition: Competition, title: str | None = None, description: str | None = None,
-                       published: bool | None = None) -> Competition:
+                       published: bool | None = None, actor=None) -> Competition:
     fields = {k: v for k, v in {"title": title, "description": description, "published": published}.items() if v is not None}
     if fields:
+        changes = {key: {"from": getattr(competition, key), "to": value} for key, value in fields.items()
+                   if getattr(competition, key) != value}
+        if changes:
+            audit_record(action=AuditEvent.UPDATE, actor=actor, competition_slug=competition.slug,
+                         target=f"competition:{competition.slug}", detail=changes)
         for key, value in fields.items():
             setattr(competition, key, value)
         competition.save(update_fields=list(fields))  # e.g. unpublished: its cached reads go (competitions/signals.py)

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.services import audit_denied
 from config.api_errors import ApiError
 from config.errors import ArenaError
 from config.errors import status_code as error_status
@@ -306,16 +307,18 @@ def organize_index(request):
     return render(request, "organize/index.html", context)
 
 
-def _organizer_context(request, slug: str) -> dict:
+def organizer_context(request, slug: str) -> dict:
     context = competition_context(request, slug)
     if not context["is_organizer"]:
-        raise Http404(f"No competition '{slug}' to organize.")
+        audit_denied(actor=request.user, competition_slug=slug, target=f"{request.method} {request.path}",
+                     reason="not an organizer")
+        raise Http404(f"No competition '{slug}' to organize.")  # as if it did not exist: nothing to learn here
     return context
 
 
 @login_required
 def organize_competition(request, slug: str):
-    context = _organizer_context(request, slug)
+    context = organizer_context(request, slug)
     competition = context["competition"]
     submissions = list(submission_selectors.submissions_of_competition(competition=competition)[:200])
     counts = {status: 0 for status, _ in Submission.STATUSES}
@@ -328,23 +331,23 @@ def organize_competition(request, slug: str):
 @login_required
 @require_POST
 def organize_action(request, slug: str):
-    context = _organizer_context(request, slug)
+    context = organizer_context(request, slug)
     competition = context["competition"]
     action = request.POST.get("action")
     try:
         if action == "reveal":
             phase = phase_choose(competition=competition, name=request.POST.get("phase") or None)
-            services.phase_reveal(phase=phase)
+            services.phase_reveal(phase=phase, actor=request.user)
             messages.success(request, f"The private leaderboard of {phase.name} is now public.")
         elif action in ("publish", "unpublish"):
-            services.competition_update(competition=competition, published=action == "publish")
+            services.competition_update(competition=competition, published=action == "publish", actor=request.user)
             messages.success(request, "Published: spectators can now watch." if action == "publish" else "Unpublished.")
         elif action == "rerun":
             submission = submission_selectors.submissions_of_competition(competition=competition).filter(
                 pk=request.POST.get("submission") or 0).first()
             if submission is None:
                 raise Http404("No such submission in this competition.")
-            submission_services.submission_rerun(submission=submission)
+            submission_services.submission_rerun(submission=submission, actor=request.user)
             messages.success(request, f"Submission #{submission.pk} is queued again.")
         else:
             raise ApiError(f"Unknown action {action!r}.")

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from competitions import filestore
 from competitions.models import Competition, Phase, Team
 from config.api_errors import ApiError
@@ -227,13 +229,16 @@ def submission_set_status(
     return submission
 
 
-def submission_cancel(*, submission: Submission) -> Submission:
+def submission_cancel(*, submission: Submission, actor=None) -> Submission:
     if submission.status not in (Submission.QUEUED,):
         raise ApiError(f"Only queued submissions can be cancelled; #{submission.pk} is {submission.status}.", status_code=409)
-    return submission_set_status(submission=submission, status=Submission.CANCELLED, error="Cancelled before it ran.")
+    with transaction.atomic():
+        audit_record(action=AuditEvent.CANCEL, actor=actor, competition_slug=submission.competition.slug,
+                     target=f"submission:{submission.pk}")
+        return submission_set_status(submission=submission, status=Submission.CANCELLED, error="Cancelled before it ran.")
 
 
-def submission_rerun(*, submission: Submission) -> Submission:
+def submission_rerun(*, submission: Submission, actor=None) -> Submission:
     """Organizers: evaluate a finished or failed submission again from the start.
 
     For when the data, a task type or the platform was fixed. Its scores leave the
@@ -245,6 +250,8 @@ def submission_rerun(*, submission: Submission) -> Submission:
     if submission.status in Submission.ACTIVE_STATUSES:
         raise ApiError(f"Submission #{submission.pk} is {submission.status} already; wait for it to finish.", status_code=409)
     with transaction.atomic():
+        audit_record(action=AuditEvent.RERUN, actor=actor, competition_slug=submission.competition.slug,
+                     target=f"submission:{submission.pk}", detail={"previous_status": submission.status})
         Score.objects.filter(submission=submission).delete()
         Submission.objects.filter(pk=submission.pk).update(attempts=0, started=None, scoring_started=None)
         submission.attempts, submission.started, submission.scoring_started = 0, None, None
@@ -252,3 +259,12 @@ def submission_rerun(*, submission: Submission) -> Submission:
         events.leaderboard_changed(submission.phase)
         _enqueue_on_commit(submission)
     return submission
+
+
+def submission_hidden_detail_read(*, submission: Submission, actor, via: str) -> None:
+    """Record that an organizer read what runs on hidden data left behind (their logs, their
+    full error detail): teams never see it, so who did is for the audit log."""
+    hidden_runs = [run.pk for run in submission.runs.all() if run.saw_hidden_data]
+    if hidden_runs:
+        audit_record(action=AuditEvent.HIDDEN_READ, actor=actor, competition_slug=submission.competition.slug,
+                     target=f"submission:{submission.pk}", detail={"runs": hidden_runs, "via": via})

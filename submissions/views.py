@@ -107,6 +107,8 @@ def submission_detail(request, submission_id: int):
         for m in metrics
     ]
     runs = [{"run": run, "logs_visible": organizer or run.logs_visible_to_team} for run in submission.runs.all()]
+    if organizer:
+        services.submission_hidden_detail_read(submission=submission, actor=request.user, via="page")
     context.update(tab="submissions", submission=submission, score_rows=score_rows, private_ok=private_ok, runs=runs,
                    organizer_view=organizer, payload=submission_payload(submission))
     return render(request, "submissions/detail.html", context)

@@ -140,7 +140,7 @@ class CompetitionDetailView(APIView):
             raise ApiError("Only the competition's organizers can edit it.", status_code=403)
         data = s.CompetitionUpdateIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        competition = services.competition_update(competition=competition, **data.validated_data)
+        competition = services.competition_update(competition=competition, actor=request.user, **data.validated_data)
         return Response(s.CompetitionOut(competition).data)
 
 
@@ -252,4 +252,4 @@ class PhaseRevealView(APIView):
         if not selectors.is_organizer(competition=competition, user=request.user):
             raise ApiError("Only the competition's organizers can reveal the private leaderboard.", status_code=403)
         phase = selectors.phase_get(competition=competition, name=phase_name)
-        return Response(s.PhaseOut(services.phase_reveal(phase=phase)).data)
+        return Response(s.PhaseOut(services.phase_reveal(phase=phase, actor=request.user)).data)

@@ -58,6 +58,8 @@ class SubmissionDetailView(APIView):
     @extend_schema(responses=SubmissionOut)
     def get(self, request, submission_id: int):
         submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
+        if organizer:
+            services.submission_hidden_detail_read(submission=submission, actor=request.user, via="api")
         return Response(SubmissionOut(submission, context={"organizer": organizer}).data)
 
 
@@ -80,5 +82,5 @@ class SubmissionCancelView(APIView):
     @extend_schema(request=None, responses=SubmissionOut)
     def post(self, request, submission_id: int):
         submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
-        submission = services.submission_cancel(submission=submission)
+        submission = services.submission_cancel(submission=submission, actor=request.user)
         return Response(SubmissionOut(submission, context={"organizer": organizer}).data)
