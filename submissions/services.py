@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from competitions import filestore
+from competitions import access, filestore
 from competitions.models import Competition, Phase, Team
 from config.api_errors import ApiError
+from config.errors import Conflict
 
 from . import events, uploads
 from .models import Submission
@@ -181,7 +182,13 @@ def _enqueue_on_commit(submission: Submission) -> None:
 
 
 def submission_select(*, submission: Submission, selected: bool = True) -> Submission:
-    """Mark a finished submission as one of its team's finals for the private leaderboard."""
+    """Mark a finished submission as one of its team's finals for the private leaderboard.
+
+    Only while the private scores are hidden from the team: after the phase ended or its board
+    was revealed, a team could otherwise pick its best private score."""
+    frozen = access.may_change_final_selection(phase=submission.phase)
+    if frozen is not None:
+        raise Conflict(f"Final submissions can no longer be changed: {frozen}.", detail={"phase": submission.phase.name})
     if submission.is_baseline:
         raise ApiError("Baselines cannot be selected.", status_code=409)
     if submission.status != Submission.FINISHED:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from competitions.leaderboards.selectors import task_metrics, team_history
 from competitions.views import competition_context, phase_choose
 from config.api_errors import ApiError
+from config.errors import ArenaError
 
 from . import selectors, services
 from .events import submission_payload
@@ -88,7 +89,7 @@ def submission_select_view(request, submission_id: int):
     try:
         services.submission_select(submission=submission, selected=selected)
         messages.success(request, f"#{submission.pk} is {'now' if selected else 'no longer'} a final submission.")
-    except ApiError as exc:
+    except (ApiError, ArenaError) as exc:
         messages.error(request, exc.message)
     return redirect("submission-list", slug=submission.competition.slug)
 
