@@ -6,14 +6,15 @@ from django.urls import path
 
 from audit import views as audit_views
 from competitions import views as c
+from config.ratelimit import throttle_page
 from evaluation import views as e
 from submissions import views as s
 
 urlpatterns = [
     path("", c.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", throttle_page("login")(auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/register/", c.register, name="register"),
+    path("accounts/register/", throttle_page("register")(c.register), name="register"),
     path("organize/", c.organize_index, name="organize"),
     path("competitions/<slug:slug>/", c.competition_detail, name="competition"),
     path("competitions/<slug:slug>/leaderboard/", c.competition_leaderboard, name="competition-leaderboard"),

@@ -23,6 +23,7 @@ from competitions.leaderboards.reads import route_remember
 from competitions.leaderboards.selectors import leaderboard_json
 from competitions.models import Dataset, StartingKit, Team
 from config.api_errors import ApiError
+from config.ratelimit import LoginThrottle, RegisterThrottle
 from submissions.models import Score
 
 from . import serializers as s
@@ -36,6 +37,7 @@ class RegisterIn(serializers.Serializer):
 
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [RegisterThrottle]
 
     @extend_schema(request=RegisterIn, responses={201: inline_serializer("Registered", {"id": serializers.IntegerField(), "username": serializers.CharField(), "token": serializers.CharField()})})
     def post(self, request):
@@ -66,12 +68,15 @@ class TokenIn(serializers.Serializer):
 
 class TokenView(APIView):
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(request=TokenIn, responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()})})
     def post(self, request):
         data = TokenIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        # The login-attempt limiter flags a locked-out request on Django's request, where its
+        # middleware turns the answer into a 429 (config/ratelimit.py): hand it that one.
+        user = authenticate(request._request, username=data.validated_data["username"], password=data.validated_data["password"])
         if user is None:
             raise ApiError("The username or password is wrong.", status_code=400)
         token, _ = Token.objects.get_or_create(user=user)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from competitions import selectors as competition_selectors
 from config.api_errors import ApiError
+from config.ratelimit import SubmitThrottle
 from submissions import selectors, services
 
 from .serializers import SubmissionIn, SubmissionOut
@@ -19,6 +20,9 @@ from .serializers import SubmissionIn, SubmissionOut
 class SubmissionListCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
+
+    def get_throttles(self):
+        return [SubmitThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(responses=SubmissionOut(many=True))
     def get(self, request, slug: str):
