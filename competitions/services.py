@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import unicodedata
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -305,13 +306,19 @@ def competition_delete(*, competition: Competition) -> None:
 
 
 def team_create(*, competition: Competition, user, name: str) -> Team:
-    name = (name or "").strip()
+    name = " ".join((name or "").split())  # one space between words: no look-alikes made of spacing
     if not name:
         raise ApiError("name: a team needs a name.")
     if len(name) > 80:
         raise ApiError("name: at most 80 characters.")
+    invisible = [ch for ch in name if unicodedata.category(ch).startswith("C")]
+    if invisible:
+        raise ApiError(f"name: invisible or control characters are not allowed (found U+{ord(invisible[0]):04X}).")
     if TeamMembership.objects.filter(user=user, competition=competition).exists():
         raise ApiError(f"You are already in a team of '{competition.slug}'; one team per person per competition.", status_code=409)
+    taken = Team.objects.filter(competition=competition, name__iexact=name).values_list("name", flat=True).first()
+    if taken is not None:
+        raise ApiError(f"name: a team called {taken!r} already exists in this competition (names ignore case).", status_code=409)
     try:
         with transaction.atomic():
             team = Team.objects.create(competition=competition, name=name, created_by=user)
