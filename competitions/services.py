@@ -18,7 +18,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from config.api_errors import ApiError
-from config.errors import Conflict, NotAllowed
+from config.errors import Conflict, InvalidInput, NotAllowed
 from sandbox import archive
 
 from . import access, filestore
@@ -308,23 +308,23 @@ def competition_delete(*, competition: Competition) -> None:
 def team_create(*, competition: Competition, user, name: str) -> Team:
     name = " ".join((name or "").split())  # one space between words: no look-alikes made of spacing
     if not name:
-        raise ApiError("name: a team needs a name.")
+        raise InvalidInput("name: a team needs a name.")
     if len(name) > 80:
-        raise ApiError("name: at most 80 characters.")
+        raise InvalidInput("name: at most 80 characters.")
     invisible = [ch for ch in name if unicodedata.category(ch).startswith("C")]
     if invisible:
-        raise ApiError(f"name: invisible or control characters are not allowed (found U+{ord(invisible[0]):04X}).")
+        raise InvalidInput(f"name: invisible or control characters are not allowed (found U+{ord(invisible[0]):04X}).")
     if TeamMembership.objects.filter(user=user, competition=competition).exists():
-        raise ApiError(f"You are already in a team of '{competition.slug}'; one team per person per competition.", status_code=409)
+        raise Conflict(f"You are already in a team of '{competition.slug}'; one team per person per competition.")
     taken = Team.objects.filter(competition=competition, name__iexact=name).values_list("name", flat=True).first()
     if taken is not None:
-        raise ApiError(f"name: a team called {taken!r} already exists in this competition (names ignore case).", status_code=409)
+        raise Conflict(f"name: a team called {taken!r} already exists in this competition (names ignore case).")
     try:
         with transaction.atomic():
             team = Team.objects.create(competition=competition, name=name, created_by=user)
             TeamMembership.objects.create(team=team, user=user, competition=competition)
     except IntegrityError as exc:
-        raise ApiError(f"name: a team called {name!r} already exists in this competition.", status_code=409) from exc
+        raise Conflict(f"name: a team called {name!r} already exists in this competition (names ignore case).") from exc
     return team
 
 

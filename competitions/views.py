@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.services import user_register
 from audit.services import audit_denied
 from config.api_errors import ApiError
 from config.errors import ArenaError
@@ -232,6 +233,10 @@ def competition_team(request, slug: str):
             context["error"] = exc.message
             context["form_action"] = action
             return render(request, "competitions/team.html", {**context, "tab": "team"}, status=exc.status_code)
+        except ArenaError as exc:
+            context["error"] = exc.message
+            context["form_action"] = action
+            return render(request, "competitions/team.html", {**context, "tab": "team"}, status=error_status(exc))
     if context["team"] is not None:
         context["members"] = selectors.team_members(team=context["team"])
     context["tab"] = "team"
@@ -255,12 +260,18 @@ class RegisterForm(UserCreationForm):
 def register(request):
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        target = request.POST.get("next") or "/"
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
-        return redirect(target)
+        try:
+            user = user_register(username=form.cleaned_data["username"], email=form.cleaned_data["email"],
+                                 password=form.cleaned_data["password1"])
+        except ArenaError as exc:
+            field, _, message = exc.message.partition(": ")
+            form.add_error("password1" if field == "password" else field if field in form.fields else None, message or exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            target = request.POST.get("next") or "/"
+            if not target.startswith("/") or target.startswith("//") or "\\" in target:
+                target = "/"
+            return redirect(target)
     return render(request, "registration/register.html", {"form": form, "next": request.GET.get("next") or request.POST.get("next", "")},
                   status=400 if request.method == "POST" else 200)
 
@@ -351,6 +362,6 @@ def organize_action(request, slug: str):
             messages.success(request, f"Submission #{submission.pk} is queued again.")
         else:
             raise ApiError(f"Unknown action {action!r}.")
-    except ApiError as exc:
+    except (ApiError, ArenaError) as exc:
         messages.error(request, exc.message)
     return redirect(reverse("organize-competition", kwargs={"slug": slug}))

@@ -21,14 +21,14 @@ from audit.services import audit_record
 from competitions import access, filestore
 from competitions.models import Competition, Phase, Team
 from config.api_errors import ApiError
-from config.errors import Conflict
+from config.errors import Conflict, LimitReached
 
 from . import events, uploads
 from .models import Submission
 
 
-class QuotaExceeded(ApiError):
-    status_code = 429
+class QuotaExceeded(LimitReached):
+    """The team's submission quota for the phase is used up."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _quota_check(*, team: Team, phase: Phase) -> None:
         f"The next submission is allowed at {state.next_allowed.isoformat().replace('+00:00', 'Z')}.",
         detail={"used_today": state.used_today, "limit_per_day": state.per_day,
                 "next_allowed": state.next_allowed.isoformat().replace("+00:00", "Z")},
-        headers={"Retry-After": str(seconds)},
+        retry_after=seconds,
     )
 
 
@@ -190,19 +190,18 @@ def submission_select(*, submission: Submission, selected: bool = True) -> Submi
     if frozen is not None:
         raise Conflict(f"Final submissions can no longer be changed: {frozen}.", detail={"phase": submission.phase.name})
     if submission.is_baseline:
-        raise ApiError("Baselines cannot be selected.", status_code=409)
+        raise Conflict("Baselines cannot be selected.")
     if submission.status != Submission.FINISHED:
-        raise ApiError(f"Only finished submissions can be selected; #{submission.pk} is {submission.status}.", status_code=409)
+        raise Conflict(f"Only finished submissions can be selected; #{submission.pk} is {submission.status}.")
     with transaction.atomic():
         Team.objects.select_for_update().get(pk=submission.team_id)
         if selected and not submission.selected:
             others = Submission.objects.filter(team=submission.team, phase=submission.phase, task=submission.task, selected=True)
             limit = submission.phase.max_final_selections
             if others.count() >= limit:
-                raise ApiError(
+                raise Conflict(
                     f"Your team already has {limit} final submission(s) for {submission.task} in phase "
                     f"'{submission.phase.name}'; unselect one first.",
-                    status_code=409,
                     detail={"selected": list(others.values_list("pk", flat=True))},
                 )
         Submission.objects.filter(pk=submission.pk).update(selected=selected)
@@ -238,7 +237,7 @@ def submission_set_status(
 
 def submission_cancel(*, submission: Submission, actor=None) -> Submission:
     if submission.status not in (Submission.QUEUED,):
-        raise ApiError(f"Only queued submissions can be cancelled; #{submission.pk} is {submission.status}.", status_code=409)
+        raise Conflict(f"Only queued submissions can be cancelled; #{submission.pk} is {submission.status}.")
     with transaction.atomic():
         audit_record(action=AuditEvent.CANCEL, actor=actor, competition_slug=submission.competition.slug,
                      target=f"submission:{submission.pk}")
@@ -255,7 +254,7 @@ def submission_rerun(*, submission: Submission, actor=None) -> Submission:
     from .models import Score
 
     if submission.status in Submission.ACTIVE_STATUSES:
-        raise ApiError(f"Submission #{submission.pk} is {submission.status} already; wait for it to finish.", status_code=409)
+        raise Conflict(f"Submission #{submission.pk} is {submission.status} already; wait for it to finish.")
     with transaction.atomic():
         audit_record(action=AuditEvent.RERUN, actor=actor, competition_slug=submission.competition.slug,
                      target=f"submission:{submission.pk}", detail={"previous_status": submission.status})

@@ -6,9 +6,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from django.contrib.auth import authenticate, get_user_model, password_validation
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.contrib.auth import authenticate
 from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -17,6 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.services import user_register
 from competitions import filestore, selectors, services
 from competitions.bundles import BundleInvalid
 from competitions.leaderboards.reads import route_remember
@@ -30,9 +29,9 @@ from . import serializers as s
 
 
 class RegisterIn(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", error_messages={"invalid": "3–150 letters, digits and @/./+/-/_ only."})
+    username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True)
-    email = serializers.EmailField()
+    email = serializers.CharField(max_length=254)
 
 
 class RegisterView(APIView):
@@ -43,22 +42,9 @@ class RegisterView(APIView):
     def post(self, request):
         data = RegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
-        User = get_user_model()
-        candidate = User(username=data.validated_data["username"], email=data.validated_data["email"])
-        try:
-            password_validation.validate_password(data.validated_data["password"], candidate)
-        except DjangoValidationError as exc:
-            raise ApiError("password: " + " ".join(exc.messages), detail={"password": exc.messages}) from exc
-        try:
-            with transaction.atomic():
-                if User.objects.filter(username__iexact=candidate.username).exists():
-                    raise IntegrityError
-                candidate.set_password(data.validated_data["password"])
-                candidate.save()
-        except IntegrityError as exc:
-            raise ApiError(f"username: {candidate.username!r} is taken.", status_code=409) from exc
-        token, _ = Token.objects.get_or_create(user=candidate)
-        return Response({"id": candidate.pk, "username": candidate.username, "token": token.key}, status=status.HTTP_201_CREATED)
+        user = user_register(**data.validated_data)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"id": user.pk, "username": user.username, "token": token.key}, status=status.HTTP_201_CREATED)
 
 
 class TokenIn(serializers.Serializer):
