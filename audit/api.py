@@ -30,6 +30,6 @@ class CompetitionAuditView(APIView):
     @extend_schema(responses=AuditEventOut(many=True))
     def get(self, request, slug: str):
         competition = selectors.competition_get(slug=slug, user=request.user)
-        if not access.may_organize(competition=competition, user=request.user):
+        if not access.may_read_audit_log(competition=competition, user=request.user):
             raise ApiError("Only the competition's organizers can read its audit log.", status_code=403)
         return Response(AuditEventOut(audit_events_of_competition(slug=competition.slug), many=True).data)

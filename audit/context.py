@@ -16,7 +16,7 @@ class Origin:
     ip: str | None = None
 
 
-_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("arena_origin", default=Origin())
+_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("arena_origin", default=Origin())  # noqa: B039 - frozen
 
 
 def origin_set(origin: Origin) -> None:

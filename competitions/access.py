@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from .models import Competition, Phase
+from .models import Competition, Phase, Team
 
 
 def _authenticated(user) -> bool:
@@ -53,6 +53,38 @@ def may_see_private(*, phase: Phase, user=None, organizer: bool | None = None) -
     if organizer is None:
         organizer = may_organize(competition=phase.competition, user=user)
     return organizer
+
+
+def may_read_audit_log(*, competition: Competition, user) -> bool:
+    return may_organize(competition=competition, user=user)
+
+
+def is_member(*, team: Team | None, user) -> bool:
+    if team is None or not _authenticated(user):
+        return False
+    return team.memberships.filter(user=user).exists()
+
+
+def may_see_submission(*, submission, user, organizer: bool | None = None) -> bool:
+    """A submission: its team's members and the competition's organizers; anyone else is told it
+    does not exist."""
+    if organizer is None:
+        organizer = may_organize(competition=submission.competition, user=user)
+    return organizer or is_member(team=submission.team, user=user)
+
+
+def may_choose_finals(*, submission, user) -> bool:
+    """Selecting final submissions is the team's own choice: organizers do not make it for them."""
+    return submission.team_id is not None and is_member(team=submission.team, user=user)
+
+
+def may_see_invite_code(*, team: Team, user) -> bool:
+    return is_member(team=team, user=user) or may_organize(competition=team.competition, user=user)
+
+
+def may_read_run_logs(*, run, organizer: bool) -> bool:
+    """Logs of a run that saw hidden data are the organizers' only (DESIGN.md, "Data and security")."""
+    return organizer or not run.saw_hidden_data
 
 
 def may_change_final_selection(*, phase: Phase) -> str | None:

@@ -34,7 +34,7 @@ from submissions import selectors as submission_selectors
 from submissions import services as submission_services
 from submissions.models import Score, Submission
 
-from . import selectors, services
+from . import access, selectors, services
 from .bundles import BundleInvalid
 from .leaderboards import explain
 from .leaderboards.selectors import (
@@ -42,7 +42,6 @@ from .leaderboards.selectors import (
     leaderboard_csv,
     leaderboard_snapshot,
     pareto_axes,
-    private_visible_to,
     score_history,
 )
 from .models import Dataset, Phase, StartingKit
@@ -61,7 +60,7 @@ def competition_context(request, slug: str) -> dict:
     competition = selectors.competition_get(slug=slug, user=request.user)
     return {
         "competition": competition,
-        "is_organizer": selectors.is_organizer(competition=competition, user=request.user),
+        "is_organizer": access.may_organize(competition=competition, user=request.user),
         "team": selectors.team_of(competition=competition, user=request.user),
     }
 
@@ -130,7 +129,7 @@ def competition_leaderboard(request, slug: str):
     organizer = context["is_organizer"]
     public = leaderboard_snapshot(phase=phase, split=Score.PUBLIC, task=task)
     private_for_all = phase.private_visible()
-    private = leaderboard_snapshot(phase=phase, split=Score.PRIVATE, task=task) if private_visible_to(phase=phase, organizer=organizer) else None
+    private = leaderboard_snapshot(phase=phase, split=Score.PRIVATE, task=task) if access.may_see_private(phase=phase, organizer=organizer) else None
     split = request.GET.get("split") if request.GET.get("split") in (Score.PUBLIC, Score.PRIVATE) else Score.PUBLIC
     role = get_task(task).role
     pareto = pareto_axes(competition=competition, metrics=public["metrics"]) if role == Submission.DEFENSE else None
@@ -186,9 +185,7 @@ def competition_leaderboard_csv(request, slug: str):
     split = request.GET.get("split", Score.PUBLIC)
     if split not in (Score.PUBLIC, Score.PRIVATE):
         raise Http404(f"No split {split!r}.")
-    if split == Score.PRIVATE and not private_visible_to(
-        phase=phase, organizer=selectors.is_organizer(competition=competition, user=request.user)
-    ):
+    if split == Score.PRIVATE and not access.may_see_private(phase=phase, user=request.user):
         raise PermissionDenied("The private leaderboard is hidden until the organizers reveal it or the phase ends.")
     snapshot = leaderboard_snapshot(phase=phase, split=split, task=task)
     response = HttpResponse(leaderboard_csv(snapshot), content_type="text/csv; charset=utf-8")
@@ -282,7 +279,7 @@ def register(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def organize_index(request):
-    can_create = selectors.can_create_competitions(user=request.user)
+    can_create = access.may_create_competitions(user=request.user)
     context = {"organized": selectors.competitions_organized(user=request.user), "can_create": can_create, "errors": []}
     if request.method == "POST":
         if not can_create:

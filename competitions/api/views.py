@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.services import user_register
-from competitions import filestore, selectors, services
+from competitions import access, filestore, selectors, services
 from competitions.bundles import BundleInvalid
 from competitions.leaderboards.reads import route_remember
 from competitions.leaderboards.selectors import leaderboard_json
@@ -82,8 +82,7 @@ class CanOrganize(permissions.BasePermission):
     message = "Only organizers can create competitions."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("competitions.add_competition")))
+        return access.may_create_competitions(user=request.user)
 
 
 class CompetitionImportView(APIView):
@@ -127,7 +126,7 @@ class CompetitionDetailView(APIView):
         if not request.user.is_authenticated:
             raise ApiError("Log in to edit a competition.", status_code=401)
         competition = selectors.competition_get(slug=slug, user=request.user)
-        if not selectors.is_organizer(competition=competition, user=request.user):
+        if not access.may_organize(competition=competition, user=request.user):
             raise ApiError("Only the competition's organizers can edit it.", status_code=403)
         data = s.CompetitionUpdateIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -196,8 +195,7 @@ class TeamDetailView(APIView):
     @extend_schema(responses=s.TeamOut)
     def get(self, request, team_id: int):
         team = _team_get(team_id=team_id, user=request.user)
-        is_member = team.memberships.filter(user=request.user).exists()
-        if not is_member and not selectors.is_organizer(competition=team.competition, user=request.user):
+        if not access.may_see_invite_code(team=team, user=request.user):
             raise Http404(f"No team {team_id}.")  # a team's invite code is for its members only
         return Response(s.TeamOut(team).data)
 
@@ -224,7 +222,7 @@ class LeaderboardView(APIView):
         task = request.query_params.get("task") or competition.task
         if task not in [competition.task, *competition.attack_tasks]:
             raise Http404(f"Competition '{slug}' has no task {task!r}.")
-        if split == Score.PRIVATE and not phase.private_visible() and not selectors.is_organizer(competition=competition, user=request.user):
+        if split == Score.PRIVATE and not access.may_see_private(phase=phase, user=request.user):
             raise ApiError(f"The private leaderboard of phase {phase.name!r} is hidden until the organizers reveal it"
                            + (f" or the phase ends ({phase.end.isoformat()})." if phase.end else "."), status_code=403)
         body = leaderboard_json(phase=phase, split=split, task=task)
@@ -240,7 +238,7 @@ class PhaseRevealView(APIView):
     @extend_schema(request=None, responses=s.PhaseOut)
     def post(self, request, slug: str, phase_name: str):
         competition = selectors.competition_get(slug=slug, user=request.user)
-        if not selectors.is_organizer(competition=competition, user=request.user):
+        if not access.may_organize(competition=competition, user=request.user):
             raise ApiError("Only the competition's organizers can reveal the private leaderboard.", status_code=403)
         phase = selectors.phase_get(competition=competition, name=phase_name)
         return Response(s.PhaseOut(services.phase_reveal(phase=phase, actor=request.user)).data)

@@ -9,6 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from competitions import access
 from competitions import selectors as competition_selectors
 from config.api_errors import ApiError
 from config.ratelimit import SubmitThrottle
@@ -28,7 +29,7 @@ class SubmissionListCreateView(APIView):
     def get(self, request, slug: str):
         competition = competition_selectors.competition_get(slug=slug, user=request.user)
         submissions = selectors.submissions_of_team(competition=competition, user=request.user)
-        organizer = competition_selectors.is_organizer(competition=competition, user=request.user)
+        organizer = access.may_organize(competition=competition, user=request.user)
         return Response(SubmissionOut(submissions, many=True, context={"organizer": organizer}).data)
 
     @extend_schema(request=SubmissionIn, responses={201: SubmissionOut})
@@ -73,7 +74,7 @@ class SubmissionSelectView(APIView):
     @extend_schema(request=None, responses=SubmissionOut)
     def post(self, request, submission_id: int):
         submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
-        if submission.team_id is None or not submission.team.memberships.filter(user=request.user).exists():
+        if not access.may_choose_finals(submission=submission, user=request.user):
             raise ApiError("Only the team's members can choose its final submissions.", status_code=403)
         selected = str(request.data.get("selected", "true")).lower() not in ("false", "0", "no")
         submission = services.submission_select(submission=submission, selected=selected)
