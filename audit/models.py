@@ -22,6 +22,7 @@ class AuditEvent(models.Model):
     CANCEL = "submission.cancel"
     HIDDEN_READ = "hidden.read"
     ORGANIZER_ADD = "organizer.add"
+    ORGANIZER_REMOVE = "organizer.remove"
     DENIED = "permission.denied"
     ACTIONS = [
         (IMPORT, "imported a competition"),
@@ -33,6 +34,7 @@ class AuditEvent(models.Model):
         (CANCEL, "cancelled a submission"),
         (HIDDEN_READ, "read hidden data"),
         (ORGANIZER_ADD, "made someone an organizer"),
+        (ORGANIZER_REMOVE, "removed an organizer"),
         (DENIED, "was refused"),
     ]
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from config.api_errors import ApiError
-from config.errors import Conflict, InvalidInput, NotAllowed
+from config.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from sandbox import archive
 
 from . import access, filestore
@@ -371,3 +371,34 @@ def competition_update(*, competition: Competition, title: str | None = None, de
             setattr(competition, key, value)
         competition.save(update_fields=list(fields))  # e.g. unpublished: its cached reads go (competitions/signals.py)
     return competition
+
+
+def competition_organizer_add(*, competition: Competition, username: str, actor=None) -> list:
+    """Make an existing user an organizer of ``competition``; the grant goes to the audit log."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username__iexact=(username or "").strip()).first()
+    if user is None:
+        raise NotFound(f"username: no user {username!r}.")
+    if not competition.organizers.filter(pk=user.pk).exists():
+        with transaction.atomic():
+            competition.organizers.add(user)
+            audit_record(action=AuditEvent.ORGANIZER_ADD, actor=actor, competition_slug=competition.slug,
+                         target=f"user:{user.get_username()}")
+    return list(competition.organizers.order_by("username"))
+
+
+def competition_organizer_remove(*, competition: Competition, username: str, actor=None) -> list:
+    """Take organizer rights away. The last organizer stays: a competition nobody organizes is
+    the site's, and only staff could act on it again."""
+    user = competition.organizers.filter(username__iexact=(username or "").strip()).first()
+    if user is None:
+        raise NotFound(f"username: {username!r} does not organize '{competition.slug}'.")
+    with transaction.atomic():
+        Competition.objects.select_for_update().get(pk=competition.pk)
+        if competition.organizers.count() == 1:
+            raise Conflict(f"username: {user.get_username()!r} is the last organizer of '{competition.slug}'; add another first.")
+        competition.organizers.remove(user)
+        audit_record(action=AuditEvent.ORGANIZER_REMOVE, actor=actor, competition_slug=competition.slug,
+                     target=f"user:{user.get_username()}")
+    return list(competition.organizers.order_by("username"))

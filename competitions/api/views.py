@@ -242,3 +242,48 @@ class PhaseRevealView(APIView):
             raise ApiError("Only the competition's organizers can reveal the private leaderboard.", status_code=403)
         phase = selectors.phase_get(competition=competition, name=phase_name)
         return Response(s.PhaseOut(services.phase_reveal(phase=phase, actor=request.user)).data)
+
+
+class OrganizersIn(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
+class OrganizersOut(serializers.Serializer):
+    organizers = serializers.ListField(child=serializers.CharField())
+
+
+def _organized(request, slug: str):
+    competition = selectors.competition_get(slug=slug, user=request.user)
+    if not access.may_organize(competition=competition, user=request.user):
+        raise ApiError("Only the competition's organizers can change who organizes it.", status_code=403)
+    return competition
+
+
+class OrganizersView(APIView):
+    """Who organizes a competition; each grant and removal is recorded in the audit log."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=OrganizersOut)
+    def get(self, request, slug: str):
+        competition = _organized(request, slug)
+        return Response({"organizers": [u.get_username() for u in competition.organizers.order_by("username")]})
+
+    @extend_schema(request=OrganizersIn, responses={201: OrganizersOut})
+    def post(self, request, slug: str):
+        competition = _organized(request, slug)
+        data = OrganizersIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        organizers = services.competition_organizer_add(competition=competition, username=data.validated_data["username"],
+                                                        actor=request.user)
+        return Response({"organizers": [u.get_username() for u in organizers]}, status=status.HTTP_201_CREATED)
+
+
+class OrganizerDetailView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=OrganizersOut)
+    def delete(self, request, slug: str, username: str):
+        competition = _organized(request, slug)
+        organizers = services.competition_organizer_remove(competition=competition, username=username, actor=request.user)
+        return Response({"organizers": [u.get_username() for u in organizers]})

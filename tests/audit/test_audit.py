@@ -120,3 +120,23 @@ def test_no_one_can_change_or_delete_an_event(client_for, client, organizer, dja
             with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
                 write()
     assert AuditEvent.objects.get(pk=event.pk).target == "phase:development"
+
+
+def test_organizer_grants_and_removals_are_recorded(client_for, organizer, make_user):
+    colleague, outsider = make_user("colleague"), make_user("outsider")
+    api = client_for(organizer)
+    assert client_for(outsider).post("/api/v1/competitions/mia-test/organizers/", {"username": "outsider"}).status_code == 403
+    granted = api.post("/api/v1/competitions/mia-test/organizers/", {"username": "Colleague"})
+    assert granted.status_code == 201 and granted.json()["organizers"] == ["colleague", "organizer"]
+    assert client_for(colleague).get("/api/v1/competitions/mia-test/audit/").status_code == 200
+    assert api.post("/api/v1/competitions/mia-test/organizers/", {"username": "nobody"}).status_code == 404
+    removed = client_for(colleague).delete("/api/v1/competitions/mia-test/organizers/organizer/")
+    assert removed.status_code == 200 and removed.json()["organizers"] == ["colleague"]
+    last = client_for(colleague).delete("/api/v1/competitions/mia-test/organizers/colleague/")
+    assert last.status_code == 409 and "last organizer" in last.json()["error"]
+    events = AuditEvent.objects.exclude(action=AuditEvent.IMPORT).order_by("id")
+    assert [(e.action, e.actor_username, e.target) for e in events] == [
+        (AuditEvent.DENIED, "outsider", "POST /api/v1/competitions/mia-test/organizers/"),
+        (AuditEvent.ORGANIZER_ADD, "organizer", "user:colleague"),
+        (AuditEvent.ORGANIZER_REMOVE, "colleague", "user:organizer"),
+    ]
