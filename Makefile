@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
+# Where the server listens: this machine only unless told otherwise (HOST=0.0.0.0 make demo;
+# then also set DJANGO_ALLOWED_HOSTS to the names it is reached by).
+HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 
 .PHONY: demo test lint serve runtime-image clean
@@ -23,12 +26,12 @@ demo: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py load_demo
-	@echo "Serving on http://localhost:$(PORT)/"
-	$(BIN)/daphne -b 0.0.0.0 -p $(PORT) config.asgi:application
+	@echo "Serving on http://$(HOST):$(PORT)/"
+	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 serve: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput -v0
-	$(BIN)/daphne -b 0.0.0.0 -p $(PORT) config.asgi:application
+	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set (CI sets both).
 test: $(VENV)/.installed-test

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import secrets
 import shutil
 import tempfile
@@ -61,9 +62,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def stored_name(filename: str, *, limit: int = 80) -> str:
+    """The file's name as kept in storage: its letters, digits, dots, dashes and underscores,
+    at most ``limit`` characters, its suffix kept. The name the user gave is a database field;
+    a file system refuses names over 255 bytes, and an object store needs none of the rest."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name).lstrip(".") or "file"
+    if len(name) <= limit:
+        return name
+    suffix = "".join(Path(name).suffixes[-2:])[:20]
+    return name[: limit - len(suffix)] + suffix
+
+
 def store(source: BinaryIO, *, folder: str, filename: str, encrypt: bool) -> StoredFile:
     """Write ``source`` into private storage under ``folder``; encrypt it when asked."""
-    name = f"{folder}/{secrets.token_hex(8)}-{Path(filename).name}"
+    name = f"{folder}/{secrets.token_hex(8)}-{stored_name(filename)}"
     reader = io.BufferedReader(_HashingReader(source), buffer_size=1024 * 1024)
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
         if encrypt:
@@ -73,9 +85,9 @@ def store(source: BinaryIO, *, folder: str, filename: str, encrypt: bool) -> Sto
         else:
             shutil.copyfileobj(reader, spool, 1024 * 1024)
         spool.seek(0)
-        stored_name = default_storage.save(name, File(spool, name=name))
+        saved = default_storage.save(name, File(spool, name=name))
     raw = reader.raw
-    return StoredFile(path=stored_name, sha256=raw.hash.hexdigest(), size=raw.size)
+    return StoredFile(path=saved, sha256=raw.hash.hexdigest(), size=raw.size)
 
 
 def store_path(path: Path, *, folder: str, encrypt: bool, filename: str | None = None) -> StoredFile:

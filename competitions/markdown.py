@@ -24,7 +24,22 @@ _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _AUTOLINK = re.compile(r"&lt;(https?://[^\s&]+)&gt;")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
-_SAFE_URL = re.compile(r"^(https?://|mailto:|/(?!/)|#)", re.IGNORECASE)
+
+
+def _safe_url(url: str) -> bool:
+    """http(s), mailto, a fragment, or a path on this site.
+
+    Browsers read a backslash as a slash and drop tabs and newlines inside a URL, so
+    ``/\\evil.example/x`` is ``//evil.example/x``: a link to another host that looks local.
+    Any URL holding one of those, or another control or space character, is refused."""
+    if any(ch == "\\" or ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return False
+    lowered = url.lower()
+    if lowered.startswith(("http://", "https://")):
+        return len(url.split("/", 3)[2]) > 0
+    if lowered.startswith("mailto:") or url.startswith("#"):
+        return True
+    return url.startswith("/") and not url.startswith("//")
 
 
 def _inline(text: str) -> str:
@@ -40,7 +55,7 @@ def _inline(text: str) -> str:
 
     def link(match: re.Match) -> str:
         label, url = match.group(1), html.unescape(match.group(2))
-        if not _SAFE_URL.match(url):
+        if not _safe_url(url):
             return label
         rel = ' rel="noopener noreferrer"' if url.lower().startswith("http") else ""
         return f'<a href="{html.escape(url, quote=True)}"{rel}>{label}</a>'

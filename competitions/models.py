@@ -10,6 +10,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -152,7 +153,8 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["competition", "name"]
-        constraints = [models.UniqueConstraint(fields=["competition", "name"], name="unique_team_name")]
+        # Names differing only in case would pass for one another on the leaderboard.
+        constraints = [models.UniqueConstraint(Lower("name"), "competition", name="unique_team_name_ci")]
 
     def __str__(self) -> str:
         return self.name

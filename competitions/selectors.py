@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from . import access
 from .models import Competition, Phase, Team, TeamMembership
 
 
@@ -46,9 +47,8 @@ def competition_phases(*, slug: str, user) -> list[Phase] | None:
 
 
 def is_organizer(*, competition: Competition, user) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    return user.is_staff or competition.organizers.filter(pk=user.pk).exists()
+    """Kept for callers not yet asking :mod:`competitions.access` directly."""
+    return access.may_organize(competition=competition, user=user)
 
 
 def team_of(*, competition: Competition, user) -> Team | None:
@@ -79,7 +79,7 @@ def competitions_organized(*, user) -> QuerySet[Competition]:
 
 
 def can_create_competitions(*, user) -> bool:
-    return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("competitions.add_competition")))
+    return access.may_create_competitions(user=user)
 
 
 def phase_choose(*, competition, name: str | None) -> Phase:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import unicodedata
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +15,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from config.api_errors import ApiError
+from config.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from config.formats import iso
 from sandbox import archive
 
-from . import filestore
+from . import access, filestore
 from .bundles import BundleInvalid, BundleSpec, bundle_read
 from .leaderboards import push
 from .models import Competition, Dataset, Metric, Phase, StartingKit, Team, TeamMembership
@@ -49,27 +53,73 @@ def bundle_folder(path: Path) -> Iterator[Path]:
         yield root
 
 
-def competition_import(*, path: Path, user=None, replace: bool = False) -> Competition:
-    """Check a bundle completely, then store it in one transaction. Nothing is stored if it is bad."""
+def competition_import(*, path: Path, user=None, replace: bool = False, discard_submissions: bool = False) -> Competition:
+    """Check a bundle completely, then store it in one transaction. Nothing is stored if it is bad.
+
+    ``user`` is who imports (API, page, a command's ``--organizer``); None is the operator at
+    the command line. Who may replace an existing competition is decided here, on the slug of
+    the bundle as parsed, whatever the archive's format or the entry point: its organizers or
+    staff (:func:`competitions.access.may_replace`). Replacing deletes the competition's teams
+    and their submissions, so where there are any the caller must say ``discard_submissions``.
+    """
+    if user is not None and not access.may_create_competitions(user=user):
+        raise NotAllowed("Only organizers can import competitions.")
     with bundle_folder(path) as root:
         spec = bundle_read(root)
         _check_task_data(spec)
         existing = Competition.objects.filter(slug=spec.slug).first()
         if existing and not replace:
             raise BundleInvalid([("slug", f"a competition '{spec.slug}' already exists")])
+        if existing and user is not None and not access.may_replace(competition=existing, user=user):
+            audit_record(action=AuditEvent.DENIED, actor=user, competition_slug=spec.slug, target=f"competition:{spec.slug}",
+                         detail={"attempted": AuditEvent.REPLACE})
+            who = "its organizers" if existing.organizers.exists() else "staff (no one organizes it)"
+            raise NotAllowed(f"slug: a competition '{spec.slug}' exists and only {who} may replace it.")
         stored: list[str] = []
         try:
             with transaction.atomic():
+                discarded: dict[str, int] = {}
+                organizers = []
                 if existing:
+                    existing = Competition.objects.select_for_update().get(pk=existing.pk)
+                    discarded = _submissions_to_discard(existing, confirmed=discard_submissions)
+                    organizers = list(existing.organizers.all())
                     competition_delete(competition=existing)
                 competition = _create_from_spec(spec, stored=stored)
-                if user is not None and user.is_authenticated:
+                competition.organizers.add(*organizers)
+                importer_is_new = user is not None and user.is_authenticated and user not in organizers
+                if importer_is_new:
                     competition.organizers.add(user)
+                audit_record(
+                    action=AuditEvent.REPLACE if existing else AuditEvent.IMPORT, actor=user, competition_slug=spec.slug,
+                    target=f"competition:{spec.slug}",
+                    detail={"title": spec.title, "hidden_files": [d.file for d in spec.data if d.visibility == Dataset.HIDDEN],
+                            **({"discarded": discarded} if existing else {})},
+                )
+                if importer_is_new:
+                    audit_record(action=AuditEvent.ORGANIZER_ADD, actor=user, competition_slug=spec.slug,
+                                 target=f"user:{user.get_username()}", detail={"by": "import"})
         except BaseException:
             for stored_path in stored:  # the rows were rolled back: remove their files too
                 filestore.delete(stored_path)
             raise
     return competition
+
+
+def _submissions_to_discard(competition: Competition, *, confirmed: bool) -> dict[str, int]:
+    """What replacing ``competition`` deletes of its teams' work; refused unless ``confirmed``."""
+    from submissions.models import Submission
+
+    team_submissions = Submission.objects.filter(competition=competition, team__isnull=False)
+    counts = {"submissions": team_submissions.count(), "teams": competition.teams.count()}
+    if counts["submissions"] and not confirmed:
+        raise Conflict(
+            f"slug: competition '{competition.slug}' has {counts['submissions']} team submission(s) from "
+            f"{counts['teams']} team(s); replacing it deletes them. Confirm with discard_submissions=true "
+            "(command line: --discard-submissions) if that is what you want.",
+            detail=counts,
+        )
+    return counts
 
 
 def _check_task_data(spec: BundleSpec) -> None:
@@ -182,8 +232,10 @@ def _zip_folder(folder: Path, dest: Path, *, prefix: str) -> None:
                 zf.write(path, f"{prefix}/{name}" if prefix else name)
 
 
-def competition_export(*, competition: Competition, dest: Path) -> Path:
-    """Write the competition back as a bundle folder that imports to the same competition."""
+def competition_export(*, competition: Competition, dest: Path, actor=None) -> Path:
+    """Write the competition back as a bundle folder that imports to the same competition.
+
+    The folder holds the hidden files in clear: the export is recorded in the audit log."""
     from submissions.models import Submission
 
     dest = Path(dest)
@@ -233,6 +285,8 @@ def competition_export(*, competition: Competition, dest: Path) -> Path:
         manifest["starting_kit"] = "starting_kit"
     manifest = {k: v for k, v in manifest.items() if v is not None}
     (dest / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    audit_record(action=AuditEvent.EXPORT, actor=actor, competition_slug=competition.slug, target=f"competition:{competition.slug}",
+                 detail={"hidden_files": [d["file"] for d in data if d["visibility"] == Dataset.HIDDEN], "dest": str(dest)})
     return dest
 
 
@@ -249,19 +303,25 @@ def competition_delete(*, competition: Competition) -> None:
 
 
 def team_create(*, competition: Competition, user, name: str) -> Team:
-    name = (name or "").strip()
+    name = " ".join((name or "").split())  # one space between words: no look-alikes made of spacing
     if not name:
-        raise ApiError("name: a team needs a name.")
+        raise InvalidInput("name: a team needs a name.")
     if len(name) > 80:
-        raise ApiError("name: at most 80 characters.")
+        raise InvalidInput("name: at most 80 characters.")
+    invisible = [ch for ch in name if unicodedata.category(ch).startswith("C")]
+    if invisible:
+        raise InvalidInput(f"name: invisible or control characters are not allowed (found U+{ord(invisible[0]):04X}).")
     if TeamMembership.objects.filter(user=user, competition=competition).exists():
-        raise ApiError(f"You are already in a team of '{competition.slug}'; one team per person per competition.", status_code=409)
+        raise Conflict(f"You are already in a team of '{competition.slug}'; one team per person per competition.")
+    taken = Team.objects.filter(competition=competition, name__iexact=name).values_list("name", flat=True).first()
+    if taken is not None:
+        raise Conflict(f"name: a team called {taken!r} already exists in this competition (names ignore case).")
     try:
         with transaction.atomic():
             team = Team.objects.create(competition=competition, name=name, created_by=user)
             TeamMembership.objects.create(team=team, user=user, competition=competition)
     except IntegrityError as exc:
-        raise ApiError(f"name: a team called {name!r} already exists in this competition.", status_code=409) from exc
+        raise Conflict(f"name: a team called {name!r} already exists in this competition (names ignore case).") from exc
     return team
 
 
@@ -283,21 +343,59 @@ def team_join(*, team: Team, user, invite_code: str) -> Team:
     return team
 
 
-def phase_reveal(*, phase: Phase) -> Phase:
+def phase_reveal(*, phase: Phase, actor=None) -> Phase:
     """Make the private leaderboard visible to everyone, and push it to watchers."""
     with transaction.atomic():
         if phase.private_revealed_at is None:
             phase.private_revealed_at = timezone.now()
             Phase.objects.filter(pk=phase.pk).update(private_revealed_at=phase.private_revealed_at)
+            audit_record(action=AuditEvent.REVEAL, actor=actor, competition_slug=phase.competition.slug,
+                         target=f"phase:{phase.name}")
         push.leaderboard_changed(phase)
     return phase
 
 
 def competition_update(*, competition: Competition, title: str | None = None, description: str | None = None,
-                       published: bool | None = None) -> Competition:
+                       published: bool | None = None, actor=None) -> Competition:
     fields = {k: v for k, v in {"title": title, "description": description, "published": published}.items() if v is not None}
     if fields:
+        changes = {key: {"from": getattr(competition, key), "to": value} for key, value in fields.items()
+                   if getattr(competition, key) != value}
+        if changes:
+            audit_record(action=AuditEvent.UPDATE, actor=actor, competition_slug=competition.slug,
+                         target=f"competition:{competition.slug}", detail=changes)
         for key, value in fields.items():
             setattr(competition, key, value)
         competition.save(update_fields=list(fields))  # e.g. unpublished: its cached reads go (competitions/signals.py)
     return competition
+
+
+def competition_organizer_add(*, competition: Competition, username: str, actor=None) -> list:
+    """Make an existing user an organizer of ``competition``; the grant goes to the audit log."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username__iexact=(username or "").strip()).first()
+    if user is None:
+        raise NotFound(f"username: no user {username!r}.")
+    if not competition.organizers.filter(pk=user.pk).exists():
+        with transaction.atomic():
+            competition.organizers.add(user)
+            audit_record(action=AuditEvent.ORGANIZER_ADD, actor=actor, competition_slug=competition.slug,
+                         target=f"user:{user.get_username()}")
+    return list(competition.organizers.order_by("username"))
+
+
+def competition_organizer_remove(*, competition: Competition, username: str, actor=None) -> list:
+    """Take organizer rights away. The last organizer stays: a competition nobody organizes is
+    the site's, and only staff could act on it again."""
+    user = competition.organizers.filter(username__iexact=(username or "").strip()).first()
+    if user is None:
+        raise NotFound(f"username: {username!r} does not organize '{competition.slug}'.")
+    with transaction.atomic():
+        Competition.objects.select_for_update().get(pk=competition.pk)
+        if competition.organizers.count() == 1:
+            raise Conflict(f"username: {user.get_username()!r} is the last organizer of '{competition.slug}'; add another first.")
+        competition.organizers.remove(user)
+        audit_record(action=AuditEvent.ORGANIZER_REMOVE, actor=actor, competition_slug=competition.slug,
+                     target=f"user:{user.get_username()}")
+    return list(competition.organizers.order_by("username"))

@@ -23,7 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.services import user_register
+from audit.services import audit_denied
 from config.api_errors import ApiError
+from config.errors import ArenaError
+from config.errors import status_code as error_status
 from evaluation import identifiability
 from evaluation import selectors as arena_selectors
 from evaluation.task_types import get_task
@@ -31,7 +35,7 @@ from submissions import selectors as submission_selectors
 from submissions import services as submission_services
 from submissions.models import Score, Submission
 
-from . import selectors, services
+from . import access, selectors, services
 from .bundles import BundleInvalid
 from .leaderboards import explain
 from .leaderboards.selectors import (
@@ -39,7 +43,6 @@ from .leaderboards.selectors import (
     leaderboard_csv,
     leaderboard_snapshot,
     pareto_axes,
-    private_visible_to,
     score_history,
 )
 from .models import Dataset, StartingKit
@@ -52,7 +55,7 @@ def competition_context(request, slug: str) -> dict:
     competition = selectors.competition_get(slug=slug, user=request.user)
     return {
         "competition": competition,
-        "is_organizer": selectors.is_organizer(competition=competition, user=request.user),
+        "is_organizer": access.may_organize(competition=competition, user=request.user),
         "team": selectors.team_of(competition=competition, user=request.user),
     }
 
@@ -121,7 +124,7 @@ def competition_leaderboard(request, slug: str):
     organizer = context["is_organizer"]
     public = leaderboard_snapshot(phase=phase, split=Score.PUBLIC, task=task)
     private_for_all = phase.private_visible()
-    private = leaderboard_snapshot(phase=phase, split=Score.PRIVATE, task=task) if private_visible_to(phase=phase, organizer=organizer) else None
+    private = leaderboard_snapshot(phase=phase, split=Score.PRIVATE, task=task) if access.may_see_private(phase=phase, organizer=organizer) else None
     split = request.GET.get("split") if request.GET.get("split") in (Score.PUBLIC, Score.PRIVATE) else Score.PUBLIC
     role = get_task(task).role
     pareto = pareto_axes(competition=competition, metrics=public["metrics"]) if role == Submission.DEFENSE else None
@@ -177,9 +180,7 @@ def competition_leaderboard_csv(request, slug: str):
     split = request.GET.get("split", Score.PUBLIC)
     if split not in (Score.PUBLIC, Score.PRIVATE):
         raise Http404(f"No split {split!r}.")
-    if split == Score.PRIVATE and not private_visible_to(
-        phase=phase, organizer=selectors.is_organizer(competition=competition, user=request.user)
-    ):
+    if split == Score.PRIVATE and not access.may_see_private(phase=phase, user=request.user):
         raise PermissionDenied("The private leaderboard is hidden until the organizers reveal it or the phase ends.")
     snapshot = leaderboard_snapshot(phase=phase, split=split, task=task)
     response = HttpResponse(leaderboard_csv(snapshot), content_type="text/csv; charset=utf-8")
@@ -224,6 +225,10 @@ def competition_team(request, slug: str):
             context["error"] = exc.message
             context["form_action"] = action
             return render(request, "competitions/team.html", {**context, "tab": "team"}, status=exc.status_code)
+        except ArenaError as exc:
+            context["error"] = exc.message
+            context["form_action"] = action
+            return render(request, "competitions/team.html", {**context, "tab": "team"}, status=error_status(exc))
     if context["team"] is not None:
         context["members"] = selectors.team_members(team=context["team"])
     context["tab"] = "team"
@@ -247,12 +252,18 @@ class RegisterForm(UserCreationForm):
 def register(request):
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        target = request.POST.get("next") or "/"
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
-        return redirect(target)
+        try:
+            user = user_register(username=form.cleaned_data["username"], email=form.cleaned_data["email"],
+                                 password=form.cleaned_data["password1"])
+        except ArenaError as exc:
+            field, _, message = exc.message.partition(": ")
+            form.add_error("password1" if field == "password" else field if field in form.fields else None, message or exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            target = request.POST.get("next") or "/"
+            if not target.startswith("/") or target.startswith("//") or "\\" in target:
+                target = "/"
+            return redirect(target)
     return render(request, "registration/register.html", {"form": form, "next": request.GET.get("next") or request.POST.get("next", "")},
                   status=400 if request.method == "POST" else 200)
 
@@ -263,7 +274,7 @@ def register(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def organize_index(request):
-    can_create = selectors.can_create_competitions(user=request.user)
+    can_create = access.may_create_competitions(user=request.user)
     context = {"organized": selectors.competitions_organized(user=request.user), "can_create": can_create, "errors": []}
     if request.method == "POST":
         if not can_create:
@@ -283,25 +294,34 @@ def organize_index(request):
                 for chunk in upload.chunks():
                     out.write(chunk)
             try:
-                competition = services.competition_import(path=path, user=request.user)
+                competition = services.competition_import(
+                    path=path, user=request.user, replace=request.POST.get("replace") == "on",
+                    discard_submissions=request.POST.get("discard_submissions") == "on",
+                )
             except BundleInvalid as exc:
                 context["errors"] = exc.errors
                 return render(request, "organize/index.html", context, status=400)
+            except ArenaError as exc:
+                field, _, message = exc.message.partition(": ")
+                context["errors"] = [(field, message)] if message else [("bundle", exc.message)]
+                return render(request, "organize/index.html", context, status=error_status(exc))
         messages.success(request, f"Imported {competition.title}. Its baselines are queued for evaluation.")
         return redirect("organize-competition", slug=competition.slug)
     return render(request, "organize/index.html", context)
 
 
-def _organizer_context(request, slug: str) -> dict:
+def organizer_context(request, slug: str) -> dict:
     context = competition_context(request, slug)
     if not context["is_organizer"]:
-        raise Http404(f"No competition '{slug}' to organize.")
+        audit_denied(actor=request.user, competition_slug=slug, target=f"{request.method} {request.path}",
+                     reason="not an organizer")
+        raise Http404(f"No competition '{slug}' to organize.")  # as if it did not exist: nothing to learn here
     return context
 
 
 @login_required
 def organize_competition(request, slug: str):
-    context = _organizer_context(request, slug)
+    context = organizer_context(request, slug)
     competition = context["competition"]
     submissions = list(submission_selectors.submissions_of_competition(competition=competition)[:200])
     counts = {status: 0 for status, _ in Submission.STATUSES}
@@ -314,26 +334,26 @@ def organize_competition(request, slug: str):
 @login_required
 @require_POST
 def organize_action(request, slug: str):
-    context = _organizer_context(request, slug)
+    context = organizer_context(request, slug)
     competition = context["competition"]
     action = request.POST.get("action")
     try:
         if action == "reveal":
             phase = selectors.phase_choose(competition=competition, name=request.POST.get("phase") or None)
-            services.phase_reveal(phase=phase)
+            services.phase_reveal(phase=phase, actor=request.user)
             messages.success(request, f"The private leaderboard of {phase.name} is now public.")
         elif action in ("publish", "unpublish"):
-            services.competition_update(competition=competition, published=action == "publish")
+            services.competition_update(competition=competition, published=action == "publish", actor=request.user)
             messages.success(request, "Published: spectators can now watch." if action == "publish" else "Unpublished.")
         elif action == "rerun":
             submission = submission_selectors.submissions_of_competition(competition=competition).filter(
                 pk=request.POST.get("submission") or 0).first()
             if submission is None:
                 raise Http404("No such submission in this competition.")
-            submission_services.submission_rerun(submission=submission)
+            submission_services.submission_rerun(submission=submission, actor=request.user)
             messages.success(request, f"Submission #{submission.pk} is queued again.")
         else:
             raise ApiError(f"Unknown action {action!r}.")
-    except ApiError as exc:
+    except (ApiError, ArenaError) as exc:
         messages.error(request, exc.message)
     return redirect(reverse("organize-competition", kwargs={"slug": slug}))

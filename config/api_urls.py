@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from audit import api as audit_api
 from competitions.api import views as c
 from evaluation import api as e
 from submissions.api import views as s
@@ -18,6 +19,9 @@ urlpatterns = [
     path("competitions/<slug:slug>/submissions/", s.SubmissionListCreateView.as_view(), name="api-submissions"),
     path("competitions/<slug:slug>/leaderboard/", c.LeaderboardView.as_view(), name="api-leaderboard"),
     path("competitions/<slug:slug>/phases/<str:phase_name>/reveal/", c.PhaseRevealView.as_view(), name="api-phase-reveal"),
+    path("competitions/<slug:slug>/organizers/", c.OrganizersView.as_view(), name="api-competition-organizers"),
+    path("competitions/<slug:slug>/organizers/<str:username>/", c.OrganizerDetailView.as_view(), name="api-competition-organizer"),
+    path("competitions/<slug:slug>/audit/", audit_api.CompetitionAuditView.as_view(), name="api-competition-audit"),
     path("competitions/<slug:slug>/arena/matrix/", e.ArenaMatrixView.as_view(), name="api-arena-matrix"),
     path("teams/<int:team_id>/", c.TeamDetailView.as_view(), name="api-team"),
     path("teams/<int:team_id>/join/", c.TeamJoinView.as_view(), name="api-team-join"),

@@ -6,3 +6,5 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("", include("config.web_urls")),
 ]
+
+handler403 = "config.web_errors.permission_denied"

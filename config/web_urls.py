@@ -4,15 +4,17 @@ and services as the REST API; live parts subscribe to the websockets in config/w
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from audit import views as audit_views
 from competitions import views as c
+from config.ratelimit import throttle_page
 from evaluation import views as e
 from submissions import views as s
 
 urlpatterns = [
     path("", c.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", throttle_page("login")(auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/register/", c.register, name="register"),
+    path("accounts/register/", throttle_page("register")(c.register), name="register"),
     path("organize/", c.organize_index, name="organize"),
     path("competitions/<slug:slug>/", c.competition_detail, name="competition"),
     path("competitions/<slug:slug>/leaderboard/", c.competition_leaderboard, name="competition-leaderboard"),
@@ -22,6 +24,7 @@ urlpatterns = [
     path("competitions/<slug:slug>/submit/", s.submission_submit, name="submission-submit"),
     path("competitions/<slug:slug>/submissions/", s.submission_list, name="submission-list"),
     path("competitions/<slug:slug>/organize/", c.organize_competition, name="organize-competition"),
+    path("competitions/<slug:slug>/organize/audit/", audit_views.competition_audit, name="organize-audit"),
     path("competitions/<slug:slug>/organize/action/", c.organize_action, name="organize-action"),
     path("submissions/<int:submission_id>/", s.submission_detail, name="submission-detail"),
     path("submissions/<int:submission_id>/select/", s.submission_select_view, name="submission-select"),

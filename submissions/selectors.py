@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
+from competitions import access
 from competitions import selectors as competition_selectors
 from competitions.models import Competition
 
@@ -27,11 +28,9 @@ def submission_get(*, submission_id: int, user) -> tuple[Submission, bool]:
     submission = _with_related(Submission.objects.filter(pk=submission_id)).first()
     if submission is None or not user.is_authenticated:
         raise Http404(f"No submission {submission_id}.")
-    organizer = competition_selectors.is_organizer(competition=submission.competition, user=user)
-    if organizer:
-        return submission, True
-    if submission.team_id and submission.team.memberships.filter(user=user).exists():
-        return submission, False
+    organizer = access.may_organize(competition=submission.competition, user=user)
+    if access.may_see_submission(submission=submission, user=user, organizer=organizer):
+        return submission, organizer
     raise Http404(f"No submission {submission_id}.")  # someone else's: indistinguishable from missing
 
 

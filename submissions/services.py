@@ -16,17 +16,20 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from competitions import filestore
+from audit.models import AuditEvent
+from audit.services import audit_record
+from competitions import access, filestore
 from competitions import selectors as competition_selectors
 from competitions.models import Competition, Phase, Team
 from config.api_errors import ApiError
+from config.errors import Conflict, LimitReached
 
 from . import events, uploads
 from .models import Submission
 
 
-class QuotaExceeded(ApiError):
-    status_code = 429
+class QuotaExceeded(LimitReached):
+    """The team's submission quota for the phase is used up."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def _quota_check(*, team: Team, phase: Phase) -> None:
         f"The next submission is allowed at {state.next_allowed.isoformat().replace('+00:00', 'Z')}.",
         detail={"used_today": state.used_today, "limit_per_day": state.per_day,
                 "next_allowed": state.next_allowed.isoformat().replace("+00:00", "Z")},
-        headers={"Retry-After": str(seconds)},
+        retry_after=seconds,
     )
 
 
@@ -174,21 +177,26 @@ def _enqueue_on_commit(submission: Submission) -> None:
 
 
 def submission_select(*, submission: Submission, selected: bool = True) -> Submission:
-    """Mark a finished submission as one of its team's finals for the private leaderboard."""
+    """Mark a finished submission as one of its team's finals for the private leaderboard.
+
+    Only while the private scores are hidden from the team: after the phase ended or its board
+    was revealed, a team could otherwise pick its best private score."""
+    frozen = access.may_change_final_selection(phase=submission.phase)
+    if frozen is not None:
+        raise Conflict(f"Final submissions can no longer be changed: {frozen}.", detail={"phase": submission.phase.name})
     if submission.is_baseline:
-        raise ApiError("Baselines cannot be selected.", status_code=409)
+        raise Conflict("Baselines cannot be selected.")
     if submission.status != Submission.FINISHED:
-        raise ApiError(f"Only finished submissions can be selected; #{submission.pk} is {submission.status}.", status_code=409)
+        raise Conflict(f"Only finished submissions can be selected; #{submission.pk} is {submission.status}.")
     with transaction.atomic():
         Team.objects.select_for_update().get(pk=submission.team_id)
         if selected and not submission.selected:
             others = Submission.objects.filter(team=submission.team, phase=submission.phase, task=submission.task, selected=True)
             limit = submission.phase.max_final_selections
             if others.count() >= limit:
-                raise ApiError(
+                raise Conflict(
                     f"Your team already has {limit} final submission(s) for {submission.task} in phase "
                     f"'{submission.phase.name}'; unselect one first.",
-                    status_code=409,
                     detail={"selected": list(others.values_list("pk", flat=True))},
                 )
         Submission.objects.filter(pk=submission.pk).update(selected=selected)
@@ -222,13 +230,16 @@ def submission_set_status(
     return submission
 
 
-def submission_cancel(*, submission: Submission) -> Submission:
+def submission_cancel(*, submission: Submission, actor=None) -> Submission:
     if submission.status not in (Submission.QUEUED,):
-        raise ApiError(f"Only queued submissions can be cancelled; #{submission.pk} is {submission.status}.", status_code=409)
-    return submission_set_status(submission=submission, status=Submission.CANCELLED, error="Cancelled before it ran.")
+        raise Conflict(f"Only queued submissions can be cancelled; #{submission.pk} is {submission.status}.")
+    with transaction.atomic():
+        audit_record(action=AuditEvent.CANCEL, actor=actor, competition_slug=submission.competition.slug,
+                     target=f"submission:{submission.pk}")
+        return submission_set_status(submission=submission, status=Submission.CANCELLED, error="Cancelled before it ran.")
 
 
-def submission_rerun(*, submission: Submission) -> Submission:
+def submission_rerun(*, submission: Submission, actor=None) -> Submission:
     """Organizers: evaluate a finished or failed submission again from the start.
 
     For when the data, a task type or the platform was fixed. Its scores leave the
@@ -238,8 +249,10 @@ def submission_rerun(*, submission: Submission) -> Submission:
     from .models import Score
 
     if submission.status in Submission.ACTIVE_STATUSES:
-        raise ApiError(f"Submission #{submission.pk} is {submission.status} already; wait for it to finish.", status_code=409)
+        raise Conflict(f"Submission #{submission.pk} is {submission.status} already; wait for it to finish.")
     with transaction.atomic():
+        audit_record(action=AuditEvent.RERUN, actor=actor, competition_slug=submission.competition.slug,
+                     target=f"submission:{submission.pk}", detail={"previous_status": submission.status})
         Score.objects.filter(submission=submission).delete()
         Submission.objects.filter(pk=submission.pk).update(attempts=0, started=None, scoring_started=None)
         submission.attempts, submission.started, submission.scoring_started = 0, None, None
@@ -247,3 +260,12 @@ def submission_rerun(*, submission: Submission) -> Submission:
         events.leaderboard_changed(submission.phase)
         _enqueue_on_commit(submission)
     return submission
+
+
+def submission_hidden_detail_read(*, submission: Submission, actor, via: str) -> None:
+    """Record that an organizer read what runs on hidden data left behind (their logs, their
+    full error detail): teams never see it, so who did is for the audit log."""
+    hidden_runs = [run.pk for run in submission.runs.all() if run.saw_hidden_data]
+    if hidden_runs:
+        audit_record(action=AuditEvent.HIDDEN_READ, actor=actor, competition_slug=submission.competition.slug,
+                     target=f"submission:{submission.pk}", detail={"runs": hidden_runs, "via": via})

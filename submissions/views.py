@@ -13,10 +13,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from competitions import access
 from competitions import selectors as competition_selectors
 from competitions.leaderboards.selectors import task_metrics, team_history
 from competitions.views import competition_context
 from config.api_errors import ApiError
+from config.errors import ArenaError
 
 from . import selectors, services
 from .events import submission_payload
@@ -60,7 +62,7 @@ def submission_list(request, slug: str):
     for sub in submissions:
         phase = phases[sub.phase_id]
         metric = primaries.get(sub.task)
-        private_ok = organizer or phase.private_visible()
+        private_ok = access.may_see_private(phase=phase, organizer=organizer)
         scores = {s.split: s for s in sub.scores.all() if metric and s.metric == metric.key}
         rows.append({
             "submission": sub,
@@ -73,7 +75,7 @@ def submission_list(request, slug: str):
     history = []
     if context["team"] is not None:
         phase = competition_selectors.phase_choose(competition=competition, name=request.GET.get("phase") or None)
-        history = team_history(phase=phase, team_id=context["team"].pk, include_private=organizer or phase.private_visible())
+        history = team_history(phase=phase, team_id=context["team"].pk, include_private=access.may_see_private(phase=phase, organizer=organizer))
     context.update(tab="submissions", rows=rows, history=history,
                    active_ids=[r["submission"].pk for r in rows if r["active"]])
     return render(request, "submissions/list.html", context)
@@ -83,13 +85,13 @@ def submission_list(request, slug: str):
 @require_POST
 def submission_select_view(request, submission_id: int):
     submission, _ = selectors.submission_get(submission_id=submission_id, user=request.user)
-    if submission.team_id is None or not submission.team.memberships.filter(user=request.user).exists():
+    if not access.may_choose_finals(submission=submission, user=request.user):
         raise Http404(f"No submission {submission_id}.")
     selected = request.POST.get("selected") == "true"
     try:
         services.submission_select(submission=submission, selected=selected)
         messages.success(request, f"#{submission.pk} is {'now' if selected else 'no longer'} a final submission.")
-    except ApiError as exc:
+    except (ApiError, ArenaError) as exc:
         messages.error(request, exc.message)
     return redirect("submission-list", slug=submission.competition.slug)
 
@@ -99,7 +101,7 @@ def submission_detail(request, submission_id: int):
     submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
     context = competition_context(request, submission.competition.slug)
     metrics = task_metrics(competition=submission.competition, task=submission.task)
-    private_ok = organizer or submission.phase.private_visible()
+    private_ok = access.may_see_private(phase=submission.phase, organizer=organizer)
     by_split: dict[str, dict] = {Score.PUBLIC: {}, Score.PRIVATE: {}}
     for score in submission.scores.all():
         by_split[score.split][score.metric] = score
@@ -107,7 +109,9 @@ def submission_detail(request, submission_id: int):
         {"metric": m, "public": by_split[Score.PUBLIC].get(m.key), "private": by_split[Score.PRIVATE].get(m.key) if private_ok else None}
         for m in metrics
     ]
-    runs = [{"run": run, "logs_visible": organizer or run.logs_visible_to_team} for run in submission.runs.all()]
+    runs = [{"run": run, "logs_visible": access.may_read_run_logs(run=run, organizer=organizer)} for run in submission.runs.all()]
+    if organizer:
+        services.submission_hidden_detail_read(submission=submission, actor=request.user, via="page")
     context.update(tab="submissions", submission=submission, score_rows=score_rows, private_ok=private_ok, runs=runs,
                    organizer_view=organizer, payload=submission_payload(submission))
     return render(request, "submissions/detail.html", context)

@@ -91,7 +91,9 @@ class JoinIn(serializers.Serializer):
 
 class ImportIn(serializers.Serializer):
     file = serializers.FileField(help_text="The bundle as a zip or tar.gz")
-    replace = serializers.BooleanField(default=False)
+    replace = serializers.BooleanField(default=False, help_text="Replace the competition with the bundle's slug (its organizers or staff only)")
+    discard_submissions = serializers.BooleanField(
+        default=False, help_text="Confirm that replacing deletes the competition's teams and their submissions")
 
 
 class ScoreCellOut(serializers.Serializer):

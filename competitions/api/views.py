@@ -6,9 +6,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from django.contrib.auth import authenticate, get_user_model, password_validation
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.contrib.auth import authenticate
 from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -17,46 +15,36 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from competitions import filestore, selectors, services
+from accounts.services import user_register
+from competitions import access, filestore, selectors, services
 from competitions.bundles import BundleInvalid
 from competitions.leaderboards.reads import route_remember
 from competitions.leaderboards.selectors import leaderboard_json
 from competitions.models import Dataset, StartingKit, Team
 from config.api_errors import ApiError
+from config.ratelimit import LoginThrottle, RegisterThrottle
 from submissions.models import Score
 
 from . import serializers as s
 
 
 class RegisterIn(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", error_messages={"invalid": "3–150 letters, digits and @/./+/-/_ only."})
+    username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True)
-    email = serializers.EmailField()
+    email = serializers.CharField(max_length=254)
 
 
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [RegisterThrottle]
 
     @extend_schema(request=RegisterIn, responses={201: inline_serializer("Registered", {"id": serializers.IntegerField(), "username": serializers.CharField(), "token": serializers.CharField()})})
     def post(self, request):
         data = RegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
-        User = get_user_model()
-        candidate = User(username=data.validated_data["username"], email=data.validated_data["email"])
-        try:
-            password_validation.validate_password(data.validated_data["password"], candidate)
-        except DjangoValidationError as exc:
-            raise ApiError("password: " + " ".join(exc.messages), detail={"password": exc.messages}) from exc
-        try:
-            with transaction.atomic():
-                if User.objects.filter(username__iexact=candidate.username).exists():
-                    raise IntegrityError
-                candidate.set_password(data.validated_data["password"])
-                candidate.save()
-        except IntegrityError as exc:
-            raise ApiError(f"username: {candidate.username!r} is taken.", status_code=409) from exc
-        token, _ = Token.objects.get_or_create(user=candidate)
-        return Response({"id": candidate.pk, "username": candidate.username, "token": token.key}, status=status.HTTP_201_CREATED)
+        user = user_register(**data.validated_data)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"id": user.pk, "username": user.username, "token": token.key}, status=status.HTTP_201_CREATED)
 
 
 class TokenIn(serializers.Serializer):
@@ -66,12 +54,15 @@ class TokenIn(serializers.Serializer):
 
 class TokenView(APIView):
     permission_classes = [permissions.AllowAny]
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(request=TokenIn, responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()})})
     def post(self, request):
         data = TokenIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        # The login-attempt limiter flags a locked-out request on Django's request, where its
+        # middleware turns the answer into a 429 (config/ratelimit.py): hand it that one.
+        user = authenticate(request._request, username=data.validated_data["username"], password=data.validated_data["password"])
         if user is None:
             raise ApiError("The username or password is wrong.", status_code=400)
         token, _ = Token.objects.get_or_create(user=user)
@@ -91,8 +82,7 @@ class CanOrganize(permissions.BasePermission):
     message = "Only organizers can create competitions."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("competitions.add_competition")))
+        return access.may_create_competitions(user=request.user)
 
 
 class CompetitionImportView(APIView):
@@ -113,26 +103,14 @@ class CompetitionImportView(APIView):
             with open(path, "wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
-            if data.validated_data["replace"]:
-                existing = services.Competition.objects.filter(slug=_peek_slug(path)).first()
-                if existing and not selectors.is_organizer(competition=existing, user=request.user):
-                    raise ApiError("Only the competition's organizers can replace it.", status_code=403)
             try:
-                competition = services.competition_import(path=path, user=request.user, replace=data.validated_data["replace"])
+                competition = services.competition_import(
+                    path=path, user=request.user, replace=data.validated_data["replace"],
+                    discard_submissions=data.validated_data["discard_submissions"],
+                )
             except BundleInvalid as exc:
                 raise ApiError(f"The bundle is invalid: {exc.errors[0][0]}: {exc.errors[0][1]}", detail=exc.as_dict()) from exc
         return Response(s.CompetitionOut(competition).data, status=status.HTTP_201_CREATED)
-
-
-def _peek_slug(path: Path) -> str | None:
-    import yaml
-
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.endswith("competition.yaml") and n.count("/") <= 1]
-            return (yaml.safe_load(zf.read(names[0])) or {}).get("slug") if names else None
-    except Exception:
-        return None
 
 
 class CompetitionDetailView(APIView):
@@ -148,11 +126,11 @@ class CompetitionDetailView(APIView):
         if not request.user.is_authenticated:
             raise ApiError("Log in to edit a competition.", status_code=401)
         competition = selectors.competition_get(slug=slug, user=request.user)
-        if not selectors.is_organizer(competition=competition, user=request.user):
+        if not access.may_organize(competition=competition, user=request.user):
             raise ApiError("Only the competition's organizers can edit it.", status_code=403)
         data = s.CompetitionUpdateIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        competition = services.competition_update(competition=competition, **data.validated_data)
+        competition = services.competition_update(competition=competition, actor=request.user, **data.validated_data)
         return Response(s.CompetitionOut(competition).data)
 
 
@@ -217,8 +195,7 @@ class TeamDetailView(APIView):
     @extend_schema(responses=s.TeamOut)
     def get(self, request, team_id: int):
         team = _team_get(team_id=team_id, user=request.user)
-        is_member = team.memberships.filter(user=request.user).exists()
-        if not is_member and not selectors.is_organizer(competition=team.competition, user=request.user):
+        if not access.may_see_invite_code(team=team, user=request.user):
             raise Http404(f"No team {team_id}.")  # a team's invite code is for its members only
         return Response(s.TeamOut(team).data)
 
@@ -245,7 +222,7 @@ class LeaderboardView(APIView):
         task = request.query_params.get("task") or competition.task
         if task not in [competition.task, *competition.attack_tasks]:
             raise Http404(f"Competition '{slug}' has no task {task!r}.")
-        if split == Score.PRIVATE and not phase.private_visible() and not selectors.is_organizer(competition=competition, user=request.user):
+        if split == Score.PRIVATE and not access.may_see_private(phase=phase, user=request.user):
             raise ApiError(f"The private leaderboard of phase {phase.name!r} is hidden until the organizers reveal it"
                            + (f" or the phase ends ({phase.end.isoformat()})." if phase.end else "."), status_code=403)
         body = leaderboard_json(phase=phase, split=split, task=task)
@@ -261,7 +238,52 @@ class PhaseRevealView(APIView):
     @extend_schema(request=None, responses=s.PhaseOut)
     def post(self, request, slug: str, phase_name: str):
         competition = selectors.competition_get(slug=slug, user=request.user)
-        if not selectors.is_organizer(competition=competition, user=request.user):
+        if not access.may_organize(competition=competition, user=request.user):
             raise ApiError("Only the competition's organizers can reveal the private leaderboard.", status_code=403)
         phase = selectors.phase_choose(competition=competition, name=phase_name)
-        return Response(s.PhaseOut(services.phase_reveal(phase=phase)).data)
+        return Response(s.PhaseOut(services.phase_reveal(phase=phase, actor=request.user)).data)
+
+
+class OrganizersIn(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
+class OrganizersOut(serializers.Serializer):
+    organizers = serializers.ListField(child=serializers.CharField())
+
+
+def _organized(request, slug: str):
+    competition = selectors.competition_get(slug=slug, user=request.user)
+    if not access.may_organize(competition=competition, user=request.user):
+        raise ApiError("Only the competition's organizers can change who organizes it.", status_code=403)
+    return competition
+
+
+class OrganizersView(APIView):
+    """Who organizes a competition; each grant and removal is recorded in the audit log."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=OrganizersOut)
+    def get(self, request, slug: str):
+        competition = _organized(request, slug)
+        return Response({"organizers": [u.get_username() for u in competition.organizers.order_by("username")]})
+
+    @extend_schema(request=OrganizersIn, responses={201: OrganizersOut})
+    def post(self, request, slug: str):
+        competition = _organized(request, slug)
+        data = OrganizersIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        organizers = services.competition_organizer_add(competition=competition, username=data.validated_data["username"],
+                                                        actor=request.user)
+        return Response({"organizers": [u.get_username() for u in organizers]}, status=status.HTTP_201_CREATED)
+
+
+class OrganizerDetailView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=OrganizersOut)
+    def delete(self, request, slug: str, username: str):
+        competition = _organized(request, slug)
+        organizers = services.competition_organizer_remove(competition=competition, username=username, actor=request.user)
+        return Response({"organizers": [u.get_username() for u in organizers]})

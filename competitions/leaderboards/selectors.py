@@ -15,7 +15,7 @@ Ranking rules (DESIGN.md, "Leaderboards"):
 
 The private board ranks each team's selected final submissions; a team that selected none
 is represented by its best public ones (as many as it could have selected). It is computed
-here for everyone, but served only where :func:`private_visible_to` allows.
+here for everyone, but served only where :func:`competitions.access.may_see_private` allows.
 """
 
 from __future__ import annotations
@@ -76,11 +76,6 @@ def task_metrics(*, competition: Competition, task: str) -> list[Metric]:
     metrics = [m for m in competition.metrics.all() if m.task == task]
     metrics.sort(key=lambda m: (not m.primary, m.order, m.pk))
     return metrics
-
-
-def private_visible_to(*, phase: Phase, organizer: bool) -> bool:
-    """Private scores show to organizers always, to everyone else once revealed or ended."""
-    return organizer or phase.private_visible()
 
 
 def _rounded(value, digits: int):
@@ -271,7 +266,7 @@ def leaderboard_json(*, phase: Phase, split: str, task: str | None = None, gener
 
     The cache holds the encoded bytes, so a read that hits it costs one cache lookup and no
     encoding: the API writes them out as they are, the websocket wraps them in its message.
-    Callers decide whether ``split`` may be shown (:func:`private_visible_to`).
+    Callers decide whether ``split`` may be shown (:func:`competitions.access.may_see_private`).
     """
     task = task or phase.competition.task
     key = cache_key(phase=phase, split=split, task=task, generation=generation)

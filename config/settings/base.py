@@ -36,12 +36,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
+    "audit",
     "competitions",
     "submissions",
     "evaluation",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -50,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into a 429
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,6 +98,27 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("ARENA_D
         "timeout": env.float("ARENA_DB_POOL_TIMEOUT", default=30),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Failed logins (web page, token endpoint, admin) are counted per username and client address;
+# past the limit that pair is refused with a 429 until the cool-off has passed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ARENA_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = env.float("ARENA_LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours, as the limiter counts them
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.ratelimit.lockout_response"
+AXES_VERBOSE = False
+
+# Requests per client (per user once logged in, else per address) and period, for the
+# endpoints an attacker would hammer: "N/second|minute|hour|day". See config/ratelimit.py.
+ARENA_RATE_LIMITS = {
+    "login": env("ARENA_RATE_LOGIN", default="20/minute"),
+    "register": env("ARENA_RATE_REGISTER", default="10/hour"),
+    "submit": env("ARENA_RATE_SUBMIT", default="60/hour"),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -182,7 +207,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies in front set X-Forwarded-For: 0 trusts none, so a client cannot dodge
+    # the rate limits by sending the header itself.
+    "NUM_PROXIES": env.int("ARENA_TRUSTED_PROXIES", default=0),
 }
+AXES_IPWARE_PROXY_COUNT = env.int("ARENA_TRUSTED_PROXIES", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env.int("ARENA_TRUSTED_PROXIES", default=0) else ["REMOTE_ADDR"]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "AnoMed Arena API",
@@ -205,5 +235,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -24,3 +24,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # Tests decide per case whether evaluation runs inline; nothing runs behind their back.
 ARENA_EVALUATION_MODE = env("ARENA_EVALUATION_MODE", default="manual")
+# The suite logs in, registers and submits far more often than a person: limits high enough
+# that no test trips them by accident. Tests of the limiters set low limits themselves.
+ARENA_RATE_LIMITS = {"login": "10000/minute", "register": "10000/minute", "submit": "10000/minute"}
+AXES_FAILURE_LIMIT = 1000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from competitions import access
 from submissions.models import Run, Submission
 
 
@@ -27,7 +28,7 @@ class RunOut(serializers.ModelSerializer):
                   "exit_code", "failure_class", "logs_visible", "stdout", "stderr", "logs_truncated"]
 
     def _visible(self, run: Run) -> bool:
-        return run.logs_visible_to_team or self.context.get("organizer", False)
+        return access.may_read_run_logs(run=run, organizer=self.context.get("organizer", False))
 
     def get_logs_visible(self, run: Run) -> bool:
         return self._visible(run)
@@ -69,7 +70,7 @@ class SubmissionOut(serializers.ModelSerializer):
 
     def get_private_scores(self, sub: Submission) -> dict | None:
         """Hidden (null) until the phase's private leaderboard is revealed, except to organizers."""
-        if self.context.get("organizer") or sub.phase.private_visible():
+        if access.may_see_private(phase=sub.phase, organizer=bool(self.context.get("organizer"))):
             return self._scores(sub, "private")
         return None
 

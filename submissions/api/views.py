@@ -9,8 +9,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from competitions import access
 from competitions import selectors as competition_selectors
 from config.api_errors import ApiError
+from config.ratelimit import SubmitThrottle
 from submissions import selectors, services
 
 from .serializers import SubmissionIn, SubmissionOut
@@ -20,11 +22,14 @@ class SubmissionListCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
 
+    def get_throttles(self):
+        return [SubmitThrottle()] if self.request.method == "POST" else []
+
     @extend_schema(responses=SubmissionOut(many=True))
     def get(self, request, slug: str):
         competition = competition_selectors.competition_get(slug=slug, user=request.user)
         submissions = selectors.submissions_of_team(competition=competition, user=request.user)
-        organizer = competition_selectors.is_organizer(competition=competition, user=request.user)
+        organizer = access.may_organize(competition=competition, user=request.user)
         return Response(SubmissionOut(submissions, many=True, context={"organizer": organizer}).data)
 
     @extend_schema(request=SubmissionIn, responses={201: SubmissionOut})
@@ -58,6 +63,8 @@ class SubmissionDetailView(APIView):
     @extend_schema(responses=SubmissionOut)
     def get(self, request, submission_id: int):
         submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
+        if organizer:
+            services.submission_hidden_detail_read(submission=submission, actor=request.user, via="api")
         return Response(SubmissionOut(submission, context={"organizer": organizer}).data)
 
 
@@ -67,7 +74,7 @@ class SubmissionSelectView(APIView):
     @extend_schema(request=None, responses=SubmissionOut)
     def post(self, request, submission_id: int):
         submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
-        if submission.team_id is None or not submission.team.memberships.filter(user=request.user).exists():
+        if not access.may_choose_finals(submission=submission, user=request.user):
             raise ApiError("Only the team's members can choose its final submissions.", status_code=403)
         selected = str(request.data.get("selected", "true")).lower() not in ("false", "0", "no")
         submission = services.submission_select(submission=submission, selected=selected)
@@ -80,5 +87,5 @@ class SubmissionCancelView(APIView):
     @extend_schema(request=None, responses=SubmissionOut)
     def post(self, request, submission_id: int):
         submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
-        submission = services.submission_cancel(submission=submission)
+        submission = services.submission_cancel(submission=submission, actor=request.user)
         return Response(SubmissionOut(submission, context={"organizer": organizer}).data)

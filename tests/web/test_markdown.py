@@ -37,3 +37,15 @@ def test_tables_and_quotes():
 
 def test_snake_case_words_are_not_emphasised():
     assert "<em>" not in render_markdown("the column record_id and is_member_flag")
+
+
+def test_links_that_browsers_read_as_another_host_are_not_links():
+    """A backslash is a slash to a browser, and tabs or newlines in a URL are dropped: each of
+    these would leave the site while looking like a local link."""
+    for url in ["/\\evil.example/x", "/\\\\evil.example", "\\/evil.example", "\\\\evil.example", "//evil.example/x",
+                "/\\/evil.example", "https:\\\\evil.example", "https:/\\evil.example", "http:evil.example", "https://"]:
+        html = render_markdown(f"[here]({url})")
+        assert "<a " not in html, (url, html)
+        assert "here" in html
+    assert '<a href="/competitions/x/?a=1#b">ok</a>' in render_markdown("[ok](/competitions/x/?a=1#b)")
+    assert '<a href="#scores">ok</a>' in render_markdown("[ok](#scores)")

@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 continue
             try:
                 with override_settings(ARENA_EVALUATION_MODE="manual"):  # scored below, in this process
-                    competition = competition_import(path=bundle, replace=reset)
+                    competition = competition_import(path=bundle, replace=reset, discard_submissions=reset)
             except BundleInvalid as exc:
                 raise CommandError(f"{bundle}: {exc}") from exc
             imported.append(competition)
