@@ -21,9 +21,10 @@ from tqdm import tqdm
 
 from . import __version__, credentials
 from .client import ApiError, Client, Unreachable
-from .follow import follow
+from .follow import POLL_FACTOR, POLL_MAX, POLL_START, follow
 from .multipart import MultipartEncoder
 from .output import dump_json, number, score, table, when
+from .progress import RunClock
 
 
 class UsageError(Exception):
@@ -243,11 +244,35 @@ def _failed_message(submission: dict) -> str:
     return text + (f": {submission['error']}" if submission.get("error") else ".")
 
 
+def _submission_choices(competition: dict) -> list[tuple[str, str]]:
+    """(role, task) of each kind of submission a competition takes; an arena's own task is its defense."""
+    attacks = competition.get("attack_tasks") or []
+    if not attacks:
+        return [("", competition["task"])]  # one kind: the server knows its role
+    return [("defense", competition["task"]), *(("attack", task) for task in attacks)]
+
+
+def _require_kind(competition: dict, args) -> None:
+    """Refuse before uploading where the server would have to guess what the file is (an attack taken
+    for a defense fails in its check run and costs a slot)."""
+    if args.task:
+        return
+    choices = [(role, task) for role, task in _submission_choices(competition) if args.role in (None, role)]
+    if len(choices) <= 1:
+        return
+    lines = [f"{args.slug} takes several kinds of submission; say which this is with --role and --task:"]
+    lines += [f"  arena submit {args.slug} {args.file} --role {role} --task {task}" for role, task in choices]
+    lines.append("Nothing was uploaded.")
+    raise UsageError("\n".join(lines))
+
+
 def cmd_submit(args) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"{args.file}: no such file" if not path.exists() else f"{args.file} is not a file")
     client = _client(args)
+    competition = client.get(f"competitions/{args.slug}/")
+    _require_kind(competition, args)
     fields = {}
     if args.message:
         fields["description"] = args.message
@@ -261,7 +286,7 @@ def cmd_submit(args) -> int:
     with _progress(len(body), f"upload {path.name}", args) as bar:
         body.progress = bar.update
         created = client.upload(f"competitions/{args.slug}/submissions/", body=body)
-    if not args.wait:
+    if not (args.wait or args.wait_attacks):
         if args.json:
             dump_json(created, out=sys.stdout)
         else:
@@ -271,14 +296,22 @@ def cmd_submit(args) -> int:
         return 0 if created["status"] not in ("failed", "cancelled") else 1
     if not args.json:
         _out(f"Submitted {path.name} as #{created['id']} ({created.get('task')}, {created.get('role')}).")
+    clock = RunClock(limit_seconds=_wall_limit(competition, created.get("phase")), enabled=not (args.json or args.quiet))
 
     def report(payload: dict) -> None:
+        clock.update(payload)
         if not args.json:
             _out(f"{time.strftime('%H:%M:%S')}  #{payload['id']}  {payload['status']}")
 
     try:
-        final = follow(client, created["id"], report=report, note=lambda text: None if args.json else _err(text))
+        final = follow(client, created["id"], report=report, note=lambda text: None if args.json else _err(text),
+                       tick=clock.tick)
+        clock.clear()
+        arena_defense = bool(competition.get("attack_tasks")) and final.get("role") == "defense"
+        if arena_defense and final["status"] == "finished" and args.wait_attacks:
+            final = _wait_for_attacks(client, args, final)
     except KeyboardInterrupt:
+        clock.clear()
         _err(f"Stopped following #{created['id']}; it carries on on the server: arena submission {created['id']}")
         return 130
     if args.json:
@@ -286,10 +319,69 @@ def cmd_submit(args) -> int:
     elif final["status"] == "finished":
         metrics = _metrics_by_task(client, args.slug).get(final.get("task"), [])
         _print_scores(final, metrics)
+        if arena_defense and not args.wait_attacks:
+            _out(f"This is an arena: the scores of the attacks against this defense (strongest attack per task, "
+                 f"arena privacy) fill in as the attacks run against its release. Wait for them with --wait-attacks, "
+                 f"or look later: arena submission {final['id']}")
     if final["status"] != "finished":
+        if not args.json:
+            _print_log_tail(final)
         _err(_failed_message(final))
         return 1
     return 0
+
+
+def _wall_limit(competition: dict, phase_name: str | None) -> float | None:
+    phases = competition.get("phases") or []
+    phase = next((p for p in phases if p.get("name") == phase_name), None) or next(
+        (p for p in phases if p.get("is_open")), None)
+    seconds = ((phase or {}).get("limits") or {}).get("wall_seconds")
+    return float(seconds) if seconds else None
+
+
+LOG_TAIL_LINES = 20
+
+
+def _print_log_tail(submission: dict) -> None:
+    """The end of the log of the run that failed, where the team may see it, and how to read all of it."""
+    runs = submission.get("runs") or []
+    failed = [r for r in runs if r.get("failure_class") or r.get("exit_code") not in (None, 0)]
+    if not failed:
+        return
+    run = failed[-1]
+    if not run.get("logs_visible"):
+        _err(f"Run #{run['id']} ({run.get('purpose')}) saw hidden data: its logs are shown to the organizers only.")
+        return
+    stream = "stderr" if (run.get("stderr") or "").strip() else "stdout"
+    lines = (run.get(stream) or "").rstrip("\n").splitlines()
+    if lines:
+        shown = lines[-LOG_TAIL_LINES:]
+        what = f"last {len(shown)} of {len(lines)} lines" if len(lines) > len(shown) else f"{len(lines)} line(s)"
+        _err(f"--- run #{run['id']} ({run.get('purpose')}) {stream}, {what} ---")
+        for line in shown:
+            _err(line)
+        _err("---")
+    _err(f"The whole log: arena submission {submission['id']}")
+
+
+def _wait_for_attacks(client: Client, args, defense: dict) -> dict:
+    """Follow the arena matrix until every attack scheduled against this defense has run."""
+    said = None
+    delay = POLL_START
+    while True:
+        matrix = client.get(f"competitions/{args.slug}/arena/matrix/", params={"phase": defense.get("phase")})
+        cells = [c for row in matrix.get("rows") or [] for c in row.get("cells") or [] if c.get("defense") == defense["id"]]
+        done = sum(1 for c in cells if c.get("status") in ("finished", "failed"))  # None: not scheduled yet
+        if not args.json and (done, len(cells)) != said:
+            _out(f"{time.strftime('%H:%M:%S')}  #{defense['id']}  attacks against it: {done} of {len(cells)} done")
+        said = (done, len(cells))
+        if done == len(cells):
+            break
+        time.sleep(delay)
+        delay = min(delay * POLL_FACTOR, POLL_MAX)
+    if not cells and not args.json:
+        _out("No attack has been submitted yet: its arena scores fill in as attacks arrive.")
+    return client.get(f"submissions/{defense['id']}/")
 
 
 def cmd_submissions(args) -> int:
@@ -434,10 +526,20 @@ def cmd_select(args) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    # Set on a command whose values may start with "-" (invite codes made before codes avoided it):
+    # there, only this command's own option strings are options.
+    dash_values = False
+
     def error(self, message):  # argparse's own usage errors: same shape and status as ours
         self.print_usage(sys.stderr)
         _err(f"{self.prog}: error: {message}")
         raise SystemExit(2)
+
+    def _parse_optional(self, arg_string):
+        if self.dash_values and arg_string.startswith("-") and arg_string != "--" \
+                and arg_string.split("=", 1)[0] not in self._option_string_actions:
+            return None  # a value, not an option
+        return super()._parse_optional(arg_string)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -477,7 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_team_create)
     t = team.add_parser("join", parents=[common], help="join a team with its invite code")
     t.add_argument("team_id", metavar="TEAM_ID", type=int)
-    t.add_argument("code", metavar="CODE")
+    t.add_argument("code", metavar="CODE", help="the invite code, as printed by `arena team create` (it may start with -)")
+    t.dash_values = True
     t.set_defaults(func=cmd_team_join)
 
     p = sub.add_parser("submit", parents=[common], help="upload a submission (a predictions file or code archive)")
@@ -488,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="the task type, where the competition has several for the role")
     p.add_argument("--phase", help="the phase (default: the open one)")
     p.add_argument("--wait", action="store_true", help="follow the evaluation and print the scores")
+    p.add_argument("--wait-attacks", action="store_true",
+                   help="arena defense: after it finished, also wait until every attack has run against it (implies --wait)")
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("submissions", parents=[common], help="list your team's submissions")

@@ -35,7 +35,7 @@ from evaluation.tasks import get_task
 from evaluation.tasks.base import OutputInvalid, Prepared, Schema, Target, TaskData, TaskType
 from sandbox import archive
 from sandbox.spec import FailureClass, Limits, RunResult, RunSpec
-from submissions import services as submission_services
+from submissions import services as submission_services, uploads
 from submissions.models import Run, Score, Submission
 
 log = logging.getLogger(__name__)
@@ -299,9 +299,7 @@ def _evaluate_arena_attack(submission: Submission, task: TaskType) -> None:
     from . import arena
 
     if submission.kind == Submission.FILE:
-        _fail(submission, Submission.INVALID_OUTPUT,
-              "In an arena an attack runs against every defense's release, with fresh ids for every pair, "
-              "so it must be code (an archive with main.py), not a predictions file.")
+        _fail(submission, Submission.INVALID_OUTPUT, uploads.ARENA_ATTACK_FILE)  # refused at upload; kept for older rows
         return
     if submission.phase.check_run and not arena.check_passed_before(submission=submission):
         with scratch_dir(f"arena-eval-{submission.pk}-") as scratch:
