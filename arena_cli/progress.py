@@ -32,13 +32,13 @@ def _parse(stamp: str | None) -> dt.datetime | None:
 class RunClock:
     """Fed each status payload (``update``) and woken about once a second (``tick``)."""
 
-    def __init__(self, *, limit_seconds: float | None, out: TextIO = sys.stderr, every: float | None = None,
+    def __init__(self, *, limit_seconds: float | None, out: TextIO | None = None, every: float | None = None,
                  enabled: bool = True):
         self.limit_seconds = limit_seconds
-        self.out = out
+        self.out = out or sys.stderr
         self.every = EVERY_SECONDS if every is None else every
         self.enabled = enabled
-        self.live = enabled and getattr(out, "isatty", lambda: False)()
+        self.live = enabled and getattr(self.out, "isatty", lambda: False)()
         self.status: str | None = None
         self.started: dt.datetime | None = None
         self.seen_running_at: float | None = None
