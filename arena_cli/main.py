@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 import time
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -23,7 +24,7 @@ from . import __version__, credentials
 from .client import ApiError, Client, Unreachable
 from .follow import POLL_FACTOR, POLL_MAX, POLL_START, follow
 from .multipart import MultipartEncoder
-from .output import dump_json, number, score, table, when
+from .output import dump_json, number, score, table, table_width, when
 from .progress import RunClock
 
 
@@ -87,6 +88,36 @@ def cmd_login(args) -> int:
         _out(f"Logged in to {creds.server} as {username}. The token is stored in {path}.")
     if os.environ.get("ARENA_TOKEN"):
         _err("Note: ARENA_TOKEN is set and takes precedence over the stored token.")
+    return 0
+
+
+def _new_password(username: str, server: str) -> str:
+    password = os.environ.get("ARENA_PASSWORD")
+    if password:
+        return password
+    password = getpass.getpass(f"Choose a password for {username} at {server}: ")
+    if password and getpass.getpass("The same password again: ") != password:
+        raise UsageError("the two passwords differ; nothing was registered")
+    return password
+
+
+def cmd_register(args) -> int:
+    creds = credentials.load(server=args.server)
+    username = args.username or input("Username: ").strip()
+    email = args.email or input("E-mail: ").strip()
+    if not username or not email:
+        raise UsageError("a username and an e-mail address are needed (--username U --email E)")
+    password = _new_password(username, creds.server)
+    if not password:
+        raise UsageError("a password is needed (typed at the prompt or in ARENA_PASSWORD)")
+    data = Client(creds.server).post("auth/register/", {"username": username, "password": password, "email": email})
+    path = credentials.save(credentials.Credentials(server=creds.server, token=data["token"], username=data["username"]))
+    if args.json:
+        dump_json({"server": creds.server, "username": data["username"], "id": data["id"], "credentials": str(path)},
+                  out=sys.stdout)
+    else:
+        _out(f"Registered {data['username']} at {creds.server} and logged in; the token is stored in {path}.")
+        _out("Next: arena competitions, then arena team create SLUG NAME (or arena team join TEAM_ID CODE).")
     return 0
 
 
@@ -182,9 +213,10 @@ def cmd_download(args) -> int:
         return 0
     _out(f"Saved {target} ({written:,} bytes).")
     if args.unzip:
-        _out(f"Unpacked {len(extracted)} file(s) into {unpacked}:")
-        for item in extracted:
-            _out(f"  {item}")
+        _out(f"Unpacked {len(extracted)} file(s) into {unpacked}{os.sep}")
+        kit = unpacked / "starting_kit" / "README.md"
+        if kit.is_file():
+            _out(f"Start with {kit}")
     return 0
 
 
@@ -489,25 +521,58 @@ def cmd_leaderboard(args) -> int:
     if not rows:
         _out("No scored submissions yet.")
         return 0
+    shown, left_out = _board_columns(rows, sorted(metrics, key=lambda m: not m.get("primary")),
+                                     width=None if args.all else _terminal_width())
+    headers, body = _board_table(rows, shown)
+    table(headers, body, out=sys.stdout, right=[0, *range(3, len(headers))], wrap=BOARD_WRAP)
+    notes = ["* ranking metric", "(↑) higher is better, (↓) lower is better"]
+    if any(_has_ci(entry) for row in rows for entry in (row.get("scores") or {}).values()):
+        notes.append("[low, high]: confidence interval")
+    if any(row.get("baseline") for row in rows):
+        notes.append("baseline rows are organizer references and take no rank")
+    if left_out:
+        notes.append(f"not shown, to fit {_terminal_width()} columns: {', '.join(m['label'] for m in left_out)} "
+                     "(all of them: --all, or --json)")
+    for line in textwrap.wrap("; ".join(notes), width=_terminal_width() if not args.all else 100):
+        _out(line)
+    return 0
+
+
+BOARD_WRAP = 11  # metric headers wrap onto lines of this width rather than widen their column
+TEAM_WIDTH = 28
+
+
+def _terminal_width() -> int:
+    return max(60, shutil.get_terminal_size((100, 24)).columns)
+
+
+def _board_table(rows: list[dict], metrics: list[dict]) -> tuple[list[str], list[list]]:
     headers = ["RANK", "TEAM", "SUBMISSION"] + [
         m["label"] + (" *" if m.get("primary") else "") + (" (↑)" if m.get("direction") == "higher" else " (↓)")
         for m in metrics
     ]
     body = []
     for row in rows:
+        team = f"{row.get('team')} (baseline)" if row.get("baseline") else str(row.get("team"))
         cells = ["base" if row.get("baseline") else row.get("rank"),
-                 f"{row.get('team')} (baseline)" if row.get("baseline") else row.get("team"),
+                 team if len(team) <= TEAM_WIDTH else team[: TEAM_WIDTH - 1] + "…",
                  f"#{row.get('submission')}"]
         cells += [score(row.get("scores", {}).get(m["key"]), m.get("precision", 4)) for m in metrics]
         body.append(cells)
-    table(headers, body, out=sys.stdout, right=[0, *range(3, len(headers))])
-    notes = ["* ranking metric", "(↑) higher is better, (↓) lower is better"]
-    if any(_has_ci(entry) for row in rows for entry in (row.get("scores") or {}).values()):
-        notes.append("[low, high]: confidence interval")
-    if any(row.get("baseline") for row in rows):
-        notes.append("baseline rows are organizer references and take no rank")
-    _out("; ".join(notes))
-    return 0
+    return headers, body
+
+
+def _board_columns(rows: list[dict], metrics: list[dict], *, width: int | None) -> tuple[list[dict], list[dict]]:
+    """The metrics that fit in ``width`` columns, primary first, and those left out."""
+    if width is None:
+        return metrics, []
+    shown: list[dict] = []
+    for metric in metrics:
+        headers, body = _board_table(rows, [*shown, metric])
+        if shown and table_width(headers, body, wrap=BOARD_WRAP) > width:
+            break
+        shown.append(metric)
+    return shown, metrics[len(shown):]
 
 
 def cmd_select(args) -> int:
@@ -522,7 +587,48 @@ def cmd_select(args) -> int:
     return 0
 
 
+def cmd_cancel(args) -> int:
+    sub = _client(args).post(f"submissions/{args.id}/cancel/")
+    if args.json:
+        dump_json(sub, out=sys.stdout)
+        return 0
+    _out(f"Submission #{sub['id']} is {sub['status']}; it will not run and does not count against your quota.")
+    return 0
+
+
+def cmd_rerun(args) -> int:
+    sub = _client(args).post(f"submissions/{args.id}/rerun/")
+    if args.json:
+        dump_json(sub, out=sys.stdout)
+        return 0
+    _out(f"Submission #{sub['id']} is {sub['status']} again: its scores leave the leaderboards until the new "
+         f"evaluation finishes. Follow it with: arena submission {sub['id']}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
+
+SUBMIT_HELP = """\
+Upload a submission. FILE is one of:
+
+  an output file    predictions.csv, links.csv or guesses.csv, where the competition's
+                    release is fixed (checked at upload: header, ids, value ranges).
+  a code archive    a zip or tar.gz with main.py at its root, run as `python3 main.py`
+                    in the runtime image (Python 3, numpy, pandas, scikit-learn, scipy).
+                    To run something else, put a submission.yaml at the root instead:
+                        command: [python3, -m, mypackage, --fast]
+                    (a list, or one string split like a shell line). The program reads
+                    ARENA_INPUT (/input), writes ARENA_OUTPUT (/output), takes its
+                    randomness from ARENA_SEED; ARENA_TASK and ARENA_ROLE say what it is.
+                    No network, a read-only /submission, the limits of the phase.
+  a Docker image    the output of `docker save IMAGE -o image.tar`. Its ENTRYPOINT (and
+                    CMD) runs in its WORKDIR under the same contract and restrictions;
+                    the image must contain `sleep` (servers with a container engine only).
+
+Where a competition takes several kinds of submission (an arena: a defense and
+attacks), name the kind: --role defense, or --role attack --task TASK. Refusals at
+upload (wrong format, missing main.py, no kind named) cost no quota.
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -558,6 +664,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", "-u")
     p.set_defaults(func=cmd_login)
 
+    p = sub.add_parser("register", parents=[common], help="create an account and log in")
+    p.add_argument("--username", "-u")
+    p.add_argument("--email")
+    p.set_defaults(func=cmd_register)
+
     p = sub.add_parser("logout", parents=[common], help="forget the stored token")
     p.set_defaults(func=cmd_logout)
 
@@ -583,7 +694,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.dash_values = True
     t.set_defaults(func=cmd_team_join)
 
-    p = sub.add_parser("submit", parents=[common], help="upload a submission (a predictions file or code archive)")
+    p = sub.add_parser("submit", parents=[common], help="upload a submission (a predictions file or code archive)",
+                       description=SUBMIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("slug", metavar="SLUG")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-m", "--message", help="a description shown with the submission")
@@ -608,12 +720,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phase", help="phase name (default: the open phase)")
     p.add_argument("--split", choices=["public", "private"], default="public")
     p.add_argument("--task", help="task type (arenas have one board per task)")
+    p.add_argument("--all", action="store_true", help="every metric, however wide (default: what fits the terminal)")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("select", parents=[common], help="choose a submission as a final one for the private leaderboard")
     p.add_argument("id", metavar="ID", type=int)
     p.add_argument("--unselect", action="store_true", help="withdraw it from your final submissions")
     p.set_defaults(func=cmd_select)
+
+    p = sub.add_parser("cancel", parents=[common], help="cancel a queued submission (it then costs no quota)")
+    p.add_argument("id", metavar="ID", type=int)
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("rerun", parents=[common], help="organizers: evaluate a submission again from the start")
+    p.add_argument("id", metavar="ID", type=int)
+    p.set_defaults(func=cmd_rerun)
     return parser
 
 

@@ -196,3 +196,12 @@ def test_a_code_archive_without_main_py_is_refused_at_upload(arena, tight, logge
     assert result.code == 1
     assert "no main.py and no submission.yaml" in result.err
     assert not Submission.objects.filter(is_baseline=False).exists()
+
+
+def test_the_competition_page_documents_what_to_submit(arena_competition, client):
+    page = client.get("/competitions/arena-cli/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    for fact in ("What to submit", "main.py", "submission.yaml", "docker save", "arena submit arena-cli FILE --wait",
+                 "--role attack --task membership-inference"):
+        assert fact in text, fact
