@@ -35,7 +35,8 @@ from evaluation.tasks import get_task
 from evaluation.tasks.base import OutputInvalid, Prepared, Schema, Target, TaskData, TaskType
 from sandbox import archive
 from sandbox.spec import FailureClass, Limits, RunResult, RunSpec
-from submissions import services as submission_services, uploads
+from submissions import services as submission_services
+from submissions import uploads
 from submissions.models import Run, Score, Submission
 
 log = logging.getLogger(__name__)

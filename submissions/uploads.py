@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 
 from config.api_errors import ApiError
+from evaluation import tasks as task_types  # the task types' code: imported only here, as the package may move
 from sandbox import archive
 
 from .models import Submission
@@ -77,9 +78,6 @@ def _check_csv(path: Path, *, filename: str, expected: str) -> None:
     if not header or not any(cell.strip() for cell in header):
         raise ApiError(f"file: {filename} line 1: expected a header row as in {expected}.")
 
-
-# The task types' own code, imported in this one place (the package may move).
-from evaluation import tasks as task_types  # noqa: E402
 
 ARENA_ATTACK_FILE = (
     "In an arena an attack runs against every defense's release, with fresh ids for every pair, "

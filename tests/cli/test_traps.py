@@ -73,7 +73,7 @@ def test_an_arena_submission_without_role_is_refused_before_uploading(arena, are
     assert "arena-cli takes several kinds of submission" in result.err
     assert f"arena submit arena-cli {attack} --role defense --task tabular-anonymization" in result.err
     assert f"arena submit arena-cli {attack} --role attack --task membership-inference" in result.err
-    assert f"--role attack --task attribute-inference" in result.err
+    assert "--role attack --task attribute-inference" in result.err
     assert "Nothing was uploaded." in result.err
 
     only_role = arena("submit", "arena-cli", attack, "--role", "attack")  # two attack tasks: still ambiguous
