@@ -148,7 +148,7 @@ def submission_create(
                     raise ApiError(f"file: {filename} is larger than {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.", status_code=413)
                 out.write(block)
         kind = uploads.upload_check(path=local, filename=filename, task=task)
-        uploads.upload_check_output(path=local, filename=filename, kind=kind, competition=competition, task=task)
+        uploads.upload_check_output(path=local, kind=kind, competition=competition, task=task)
 
         stored = None
         try:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from competitions import filestore
+from competitions.models import Dataset
 from config.api_errors import ApiError
 from evaluation import tasks as task_types  # the task types' code: imported only here, as the package may move
 from sandbox import archive
@@ -85,7 +87,7 @@ ARENA_ATTACK_FILE = (
 )
 
 
-def upload_check_output(*, path: Path, filename: str, kind: str, competition, task: str) -> None:
+def upload_check_output(*, path: Path, kind: str, competition, task: str) -> None:
     """Refuse, before anything is stored or counted, an upload whose evaluation would fail on
     public facts alone, with the message that evaluation would give.
 
@@ -101,11 +103,14 @@ def upload_check_output(*, path: Path, filename: str, kind: str, competition, ta
     if competition.is_arena and task_type.role == Submission.ATTACK:
         raise ApiError(ARENA_ATTACK_FILE)
     with tempfile.TemporaryDirectory(prefix="arena-precheck-") as scratch:
-        input_dir = _public_input(competition=competition, task_type=task_type, dest=Path(scratch) / "input")
+        try:
+            input_dir = _public_input(competition=competition, task_type=task_type, dest=Path(scratch) / "input")
+            prepared = task_type.prepared_from_input(input_dir)
+        except (OSError, ValueError, KeyError, task_types.TaskDataInvalid):
+            return  # the public inputs do not stand alone here: the evaluation judges the file
         output = Path(scratch) / "output" / task_type.output_name  # named as the evaluation names it
         output.parent.mkdir()
         shutil.copyfile(path, output)
-        prepared = task_type.prepared_from_input(input_dir)
         try:
             task_type.validate(path=output, prepared=prepared)
         except task_types.OutputInvalid as exc:
@@ -114,13 +119,11 @@ def upload_check_output(*, path: Path, filename: str, kind: str, competition, ta
 
 def _public_input(*, competition, task_type, dest: Path) -> Path:
     """What a fixed (non-arena) task's ``/input`` holds, from the public datasets alone."""
-    from competitions import filestore
-
     dest.mkdir(parents=True)
     schema = task_types.Schema.from_json(competition.schema)
     task_types.csvio.write_schema(schema, dest)
     public = {name for name, visibility in task_type.data_names.items() if visibility == "public"}
-    for dataset in competition.datasets.filter(name__in=public):
+    for dataset in competition.datasets.filter(name__in=public, visibility=Dataset.PUBLIC):
         filestore.copy_to(dataset.storage_path, dest / f"{dataset.name}.csv", encrypted=dataset.encrypted,
                           sha256=dataset.sha256)
     if task_type.name == task_types.AttributeInference.name:
