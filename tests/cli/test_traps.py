@@ -205,3 +205,30 @@ def test_the_competition_page_documents_what_to_submit(arena_competition, client
     for fact in ("What to submit", "main.py", "submission.yaml", "docker save", "arena submit arena-cli FILE --wait",
                  "--role attack --task membership-inference"):
         assert fact in text, fact
+
+
+def test_guesses_are_checked_at_upload_against_the_secret_the_competition_names(arena, live_server, inline, logged_in,
+                                                                                 tmp_path):
+    """Attribute inference: the column to guess comes from the bundle's options (task.json in /input),
+    not from the schema, so the check at upload must build that file as the evaluation does."""
+    from competitions.services import competition_import
+    from submissions.models import Submission
+    from tests.factories import _schema, bundle_attribute_inference
+
+    competition_import(path=bundle_attribute_inference(tmp_path / "aia", slug="aia-cli", schema=_schema(sensitive=[]),
+                                                       options={"secret": "diagnosis"}))
+    logged_in("alice")
+    assert arena("team", "create", "aia-cli", "Guessers").code == 0
+    targets = (tmp_path / "aia/data/targets.csv").read_text().splitlines()[1:]
+    guesses = tmp_path / "guesses.csv"
+    guesses.write_text("target_id,guess\n" + "".join(f"{line.split(',')[0]},\n" for line in targets), encoding="utf-8")
+
+    refused = arena("submit", "aia-cli", guesses)
+
+    assert refused.code == 1
+    assert refused.err.startswith("guesses.csv") and "is empty; guess a value of diagnosis" in refused.err
+    assert not Submission.objects.filter(is_baseline=False).exists()
+
+    guesses.write_text("target_id,guess\n" + "".join(f"{line.split(',')[0]},I10\n" for line in targets), encoding="utf-8")
+    accepted = arena("submit", "aia-cli", guesses, "--wait")
+    assert accepted.code == 0, accepted
