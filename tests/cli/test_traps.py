@@ -140,7 +140,7 @@ def tight(live_server, inline, tmp_path):
 
 def _validation_message(bundle, file, tmp_path) -> str:
     """What the task type's own validation says of ``file``, run here on the public files."""
-    from evaluation.tasks import OutputInvalid, get_task
+    from submissions.uploads import task_types  # the task types' package, named in one place
 
     inputs = tmp_path / "inputs"
     inputs.mkdir(exist_ok=True)
@@ -149,8 +149,8 @@ def _validation_message(bundle, file, tmp_path) -> str:
     output = tmp_path / "as-evaluated" / "predictions.csv"
     output.parent.mkdir(exist_ok=True)
     shutil.copyfile(file, output)
-    task = get_task("membership-inference")
-    with pytest.raises(OutputInvalid) as caught:
+    task = task_types.get_task("membership-inference")
+    with pytest.raises(task_types.OutputInvalid) as caught:
         task.validate(path=output, prepared=task.prepared_from_input(inputs))
     return str(caught.value)
 
