@@ -21,6 +21,7 @@ from .client import Client
 TERMINAL = ("finished", "failed", "cancelled")
 POLL_START, POLL_FACTOR, POLL_MAX = 1.0, 1.5, 15.0
 WS_QUIET_SECONDS = 30.0
+WAKE_SECONDS = 1.0  # how often a waiting CLI wakes to redraw its progress
 
 
 class WebsocketUnavailable(Exception):
@@ -32,8 +33,8 @@ def websocket_url(server: str, submission_id: int) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws/submissions/{submission_id}/"
 
 
-def websocket_statuses(client: Client, submission_id: int, *, quiet_seconds: float = WS_QUIET_SECONDS) -> Iterator[dict | None]:
-    """Status payloads as the server pushes them; ``None`` after each quiet spell."""
+def websocket_statuses(client: Client, submission_id: int, *, wake_seconds: float = WAKE_SECONDS) -> Iterator[dict | None]:
+    """Status payloads as the server pushes them; ``None`` after each ``wake_seconds`` without one."""
     try:
         from websockets.exceptions import ConnectionClosed
         from websockets.sync.client import connect
@@ -52,7 +53,7 @@ def websocket_statuses(client: Client, submission_id: int, *, quiet_seconds: flo
     with connection:
         while True:
             try:
-                message = connection.recv(timeout=quiet_seconds)
+                message = connection.recv(timeout=wake_seconds)
             except TimeoutError:
                 yield None
                 continue
@@ -67,10 +68,19 @@ def websocket_statuses(client: Client, submission_id: int, *, quiet_seconds: flo
 
 
 def follow(client: Client, submission_id: int, *, report: Callable[[dict], None], note: Callable[[str], None],
-           sleep: Callable[[float], None] = time.sleep) -> dict:
-    """Call ``report`` with each new status until a terminal one; return the full submission then."""
+           sleep: Callable[[float], None] = time.sleep, tick: Callable[[], None] = lambda: None) -> dict:
+    """Call ``report`` with each new status until a terminal one; return the full submission then.
+
+    ``tick`` is called about once a second while waiting (progress display)."""
     path = f"submissions/{submission_id}/"
     last: list[str | None] = [None]
+
+    def wait(seconds: float) -> None:
+        while seconds > 0:
+            step = min(WAKE_SECONDS, seconds)
+            sleep(step)
+            seconds -= step
+            tick()
 
     def seen(payload: dict) -> bool:
         if payload.get("status") != last[0]:
@@ -83,12 +93,17 @@ def follow(client: Client, submission_id: int, *, report: Callable[[dict], None]
         events = websocket_statuses(client, submission_id)
         try:
             announced = False
+            quiet_since = time.monotonic()
             for payload in events:
                 if not announced:
                     note("Following live over the websocket.")
                     announced = True
-                if payload is None:  # quiet for a while: read once over HTTP in case a push was lost
-                    payload = client.get(path)
+                if payload is None:
+                    tick()
+                    if time.monotonic() - quiet_since < WS_QUIET_SECONDS:
+                        continue
+                    payload = client.get(path)  # quiet for a while: read once over HTTP in case a push was lost
+                quiet_since = time.monotonic()
                 if seen(payload):
                     done = True
                     break
@@ -100,6 +115,6 @@ def follow(client: Client, submission_id: int, *, report: Callable[[dict], None]
     while not done:
         done = seen(client.get(path))
         if not done:
-            sleep(delay)
+            wait(delay)
             delay = min(delay * POLL_FACTOR, POLL_MAX)
     return client.get(path)

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 import time
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -21,9 +22,10 @@ from tqdm import tqdm
 
 from . import __version__, credentials
 from .client import ApiError, Client, Unreachable
-from .follow import follow
+from .follow import POLL_FACTOR, POLL_MAX, POLL_START, follow
 from .multipart import MultipartEncoder
-from .output import dump_json, number, score, table, when
+from .output import dump_json, number, score, table, table_width, when
+from .progress import RunClock
 
 
 class UsageError(Exception):
@@ -86,6 +88,36 @@ def cmd_login(args) -> int:
         _out(f"Logged in to {creds.server} as {username}. The token is stored in {path}.")
     if os.environ.get("ARENA_TOKEN"):
         _err("Note: ARENA_TOKEN is set and takes precedence over the stored token.")
+    return 0
+
+
+def _new_password(username: str, server: str) -> str:
+    password = os.environ.get("ARENA_PASSWORD")
+    if password:
+        return password
+    password = getpass.getpass(f"Choose a password for {username} at {server}: ")
+    if password and getpass.getpass("The same password again: ") != password:
+        raise UsageError("the two passwords differ; nothing was registered")
+    return password
+
+
+def cmd_register(args) -> int:
+    creds = credentials.load(server=args.server)
+    username = args.username or input("Username: ").strip()
+    email = args.email or input("E-mail: ").strip()
+    if not username or not email:
+        raise UsageError("a username and an e-mail address are needed (--username U --email E)")
+    password = _new_password(username, creds.server)
+    if not password:
+        raise UsageError("a password is needed (typed at the prompt or in ARENA_PASSWORD)")
+    data = Client(creds.server).post("auth/register/", {"username": username, "password": password, "email": email})
+    path = credentials.save(credentials.Credentials(server=creds.server, token=data["token"], username=data["username"]))
+    if args.json:
+        dump_json({"server": creds.server, "username": data["username"], "id": data["id"], "credentials": str(path)},
+                  out=sys.stdout)
+    else:
+        _out(f"Registered {data['username']} at {creds.server} and logged in; the token is stored in {path}.")
+        _out("Next: arena competitions, then arena team create SLUG NAME (or arena team join TEAM_ID CODE).")
     return 0
 
 
@@ -181,9 +213,10 @@ def cmd_download(args) -> int:
         return 0
     _out(f"Saved {target} ({written:,} bytes).")
     if args.unzip:
-        _out(f"Unpacked {len(extracted)} file(s) into {unpacked}:")
-        for item in extracted:
-            _out(f"  {item}")
+        _out(f"Unpacked {len(extracted)} file(s) into {unpacked}{os.sep}")
+        kit = unpacked / "starting_kit" / "README.md"
+        if kit.is_file():
+            _out(f"Start with {kit}")
     return 0
 
 
@@ -243,11 +276,35 @@ def _failed_message(submission: dict) -> str:
     return text + (f": {submission['error']}" if submission.get("error") else ".")
 
 
+def _submission_choices(competition: dict) -> list[tuple[str, str]]:
+    """(role, task) of each kind of submission a competition takes; an arena's own task is its defense."""
+    attacks = competition.get("attack_tasks") or []
+    if not attacks:
+        return [("", competition["task"])]  # one kind: the server knows its role
+    return [("defense", competition["task"]), *(("attack", task) for task in attacks)]
+
+
+def _require_kind(competition: dict, args) -> None:
+    """Refuse before uploading where the server would have to guess what the file is (an attack taken
+    for a defense fails in its check run and costs a slot)."""
+    if args.task:
+        return
+    choices = [(role, task) for role, task in _submission_choices(competition) if args.role in (None, role)]
+    if len(choices) <= 1:
+        return
+    lines = [f"{args.slug} takes several kinds of submission; say which this is with --role and --task:"]
+    lines += [f"  arena submit {args.slug} {args.file} --role {role} --task {task}" for role, task in choices]
+    lines.append("Nothing was uploaded.")
+    raise UsageError("\n".join(lines))
+
+
 def cmd_submit(args) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"{args.file}: no such file" if not path.exists() else f"{args.file} is not a file")
     client = _client(args)
+    competition = client.get(f"competitions/{args.slug}/")
+    _require_kind(competition, args)
     fields = {}
     if args.message:
         fields["description"] = args.message
@@ -261,7 +318,7 @@ def cmd_submit(args) -> int:
     with _progress(len(body), f"upload {path.name}", args) as bar:
         body.progress = bar.update
         created = client.upload(f"competitions/{args.slug}/submissions/", body=body)
-    if not args.wait:
+    if not (args.wait or args.wait_attacks):
         if args.json:
             dump_json(created, out=sys.stdout)
         else:
@@ -271,14 +328,22 @@ def cmd_submit(args) -> int:
         return 0 if created["status"] not in ("failed", "cancelled") else 1
     if not args.json:
         _out(f"Submitted {path.name} as #{created['id']} ({created.get('task')}, {created.get('role')}).")
+    clock = RunClock(limit_seconds=_wall_limit(competition, created.get("phase")), enabled=not (args.json or args.quiet))
 
     def report(payload: dict) -> None:
+        clock.update(payload)
         if not args.json:
             _out(f"{time.strftime('%H:%M:%S')}  #{payload['id']}  {payload['status']}")
 
     try:
-        final = follow(client, created["id"], report=report, note=lambda text: None if args.json else _err(text))
+        final = follow(client, created["id"], report=report, note=lambda text: None if args.json else _err(text),
+                       tick=clock.tick)
+        clock.clear()
+        arena_defense = bool(competition.get("attack_tasks")) and final.get("role") == "defense"
+        if arena_defense and final["status"] == "finished" and args.wait_attacks:
+            final = _wait_for_attacks(client, args, final)
     except KeyboardInterrupt:
+        clock.clear()
         _err(f"Stopped following #{created['id']}; it carries on on the server: arena submission {created['id']}")
         return 130
     if args.json:
@@ -286,10 +351,69 @@ def cmd_submit(args) -> int:
     elif final["status"] == "finished":
         metrics = _metrics_by_task(client, args.slug).get(final.get("task"), [])
         _print_scores(final, metrics)
+        if arena_defense and not args.wait_attacks:
+            _out(f"This is an arena: the scores of the attacks against this defense (strongest attack per task, "
+                 f"arena privacy) fill in as the attacks run against its release. Wait for them with --wait-attacks, "
+                 f"or look later: arena submission {final['id']}")
     if final["status"] != "finished":
+        if not args.json:
+            _print_log_tail(final)
         _err(_failed_message(final))
         return 1
     return 0
+
+
+def _wall_limit(competition: dict, phase_name: str | None) -> float | None:
+    phases = competition.get("phases") or []
+    phase = next((p for p in phases if p.get("name") == phase_name), None) or next(
+        (p for p in phases if p.get("is_open")), None)
+    seconds = ((phase or {}).get("limits") or {}).get("wall_seconds")
+    return float(seconds) if seconds else None
+
+
+LOG_TAIL_LINES = 20
+
+
+def _print_log_tail(submission: dict) -> None:
+    """The end of the log of the run that failed, where the team may see it, and how to read all of it."""
+    runs = submission.get("runs") or []
+    failed = [r for r in runs if r.get("failure_class") or r.get("exit_code") not in (None, 0)]
+    if not failed:
+        return
+    run = failed[-1]
+    if not run.get("logs_visible"):
+        _err(f"Run #{run['id']} ({run.get('purpose')}) saw hidden data: its logs are shown to the organizers only.")
+        return
+    stream = "stderr" if (run.get("stderr") or "").strip() else "stdout"
+    lines = (run.get(stream) or "").rstrip("\n").splitlines()
+    if lines:
+        shown = lines[-LOG_TAIL_LINES:]
+        what = f"last {len(shown)} of {len(lines)} lines" if len(lines) > len(shown) else f"{len(lines)} line(s)"
+        _err(f"--- run #{run['id']} ({run.get('purpose')}) {stream}, {what} ---")
+        for line in shown:
+            _err(line)
+        _err("---")
+    _err(f"The whole log: arena submission {submission['id']}")
+
+
+def _wait_for_attacks(client: Client, args, defense: dict) -> dict:
+    """Follow the arena matrix until every attack scheduled against this defense has run."""
+    said = None
+    delay = POLL_START
+    while True:
+        matrix = client.get(f"competitions/{args.slug}/arena/matrix/", params={"phase": defense.get("phase")})
+        cells = [c for row in matrix.get("rows") or [] for c in row.get("cells") or [] if c.get("defense") == defense["id"]]
+        done = sum(1 for c in cells if c.get("status") in ("finished", "failed"))  # None: not scheduled yet
+        if not args.json and (done, len(cells)) != said:
+            _out(f"{time.strftime('%H:%M:%S')}  #{defense['id']}  attacks against it: {done} of {len(cells)} done")
+        said = (done, len(cells))
+        if done == len(cells):
+            break
+        time.sleep(delay)
+        delay = min(delay * POLL_FACTOR, POLL_MAX)
+    if not cells and not args.json:
+        _out("No attack has been submitted yet: its arena scores fill in as attacks arrive.")
+    return client.get(f"submissions/{defense['id']}/")
 
 
 def cmd_submissions(args) -> int:
@@ -397,25 +521,58 @@ def cmd_leaderboard(args) -> int:
     if not rows:
         _out("No scored submissions yet.")
         return 0
+    shown, left_out = _board_columns(rows, sorted(metrics, key=lambda m: not m.get("primary")),
+                                     width=None if args.all else _terminal_width())
+    headers, body = _board_table(rows, shown)
+    table(headers, body, out=sys.stdout, right=[0, *range(3, len(headers))], wrap=BOARD_WRAP)
+    notes = ["* ranking metric", "(↑) higher is better, (↓) lower is better"]
+    if any(_has_ci(entry) for row in rows for entry in (row.get("scores") or {}).values()):
+        notes.append("[low, high]: confidence interval")
+    if any(row.get("baseline") for row in rows):
+        notes.append("baseline rows are organizer references and take no rank")
+    if left_out:
+        notes.append(f"not shown, to fit {_terminal_width()} columns: {', '.join(m['label'] for m in left_out)} "
+                     "(all of them: --all, or --json)")
+    for line in textwrap.wrap("; ".join(notes), width=_terminal_width() if not args.all else 100):
+        _out(line)
+    return 0
+
+
+BOARD_WRAP = 11  # metric headers wrap onto lines of this width rather than widen their column
+TEAM_WIDTH = 28
+
+
+def _terminal_width() -> int:
+    return max(60, shutil.get_terminal_size((100, 24)).columns)
+
+
+def _board_table(rows: list[dict], metrics: list[dict]) -> tuple[list[str], list[list]]:
     headers = ["RANK", "TEAM", "SUBMISSION"] + [
         m["label"] + (" *" if m.get("primary") else "") + (" (↑)" if m.get("direction") == "higher" else " (↓)")
         for m in metrics
     ]
     body = []
     for row in rows:
+        team = f"{row.get('team')} (baseline)" if row.get("baseline") else str(row.get("team"))
         cells = ["base" if row.get("baseline") else row.get("rank"),
-                 f"{row.get('team')} (baseline)" if row.get("baseline") else row.get("team"),
+                 team if len(team) <= TEAM_WIDTH else team[: TEAM_WIDTH - 1] + "…",
                  f"#{row.get('submission')}"]
         cells += [score(row.get("scores", {}).get(m["key"]), m.get("precision", 4)) for m in metrics]
         body.append(cells)
-    table(headers, body, out=sys.stdout, right=[0, *range(3, len(headers))])
-    notes = ["* ranking metric", "(↑) higher is better, (↓) lower is better"]
-    if any(_has_ci(entry) for row in rows for entry in (row.get("scores") or {}).values()):
-        notes.append("[low, high]: confidence interval")
-    if any(row.get("baseline") for row in rows):
-        notes.append("baseline rows are organizer references and take no rank")
-    _out("; ".join(notes))
-    return 0
+    return headers, body
+
+
+def _board_columns(rows: list[dict], metrics: list[dict], *, width: int | None) -> tuple[list[dict], list[dict]]:
+    """The metrics that fit in ``width`` columns, primary first, and those left out."""
+    if width is None:
+        return metrics, []
+    shown: list[dict] = []
+    for metric in metrics:
+        headers, body = _board_table(rows, [*shown, metric])
+        if shown and table_width(headers, body, wrap=BOARD_WRAP) > width:
+            break
+        shown.append(metric)
+    return shown, metrics[len(shown):]
 
 
 def cmd_select(args) -> int:
@@ -430,14 +587,65 @@ def cmd_select(args) -> int:
     return 0
 
 
+def cmd_cancel(args) -> int:
+    sub = _client(args).post(f"submissions/{args.id}/cancel/")
+    if args.json:
+        dump_json(sub, out=sys.stdout)
+        return 0
+    _out(f"Submission #{sub['id']} is {sub['status']}; it will not run and does not count against your quota.")
+    return 0
+
+
+def cmd_rerun(args) -> int:
+    sub = _client(args).post(f"submissions/{args.id}/rerun/")
+    if args.json:
+        dump_json(sub, out=sys.stdout)
+        return 0
+    _out(f"Submission #{sub['id']} is {sub['status']} again: its scores leave the leaderboards until the new "
+         f"evaluation finishes. Follow it with: arena submission {sub['id']}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
+
+SUBMIT_HELP = """\
+Upload a submission. FILE is one of:
+
+  an output file    predictions.csv, links.csv or guesses.csv, where the competition's
+                    release is fixed (checked at upload: header, ids, value ranges).
+  a code archive    a zip or tar.gz with main.py at its root, run as `python3 main.py`
+                    in the runtime image (Python 3, numpy, pandas, scikit-learn, scipy).
+                    To run something else, put a submission.yaml at the root instead:
+                        command: [python3, -m, mypackage, --fast]
+                    (a list, or one string split like a shell line). The program reads
+                    ARENA_INPUT (/input), writes ARENA_OUTPUT (/output), takes its
+                    randomness from ARENA_SEED; ARENA_TASK and ARENA_ROLE say what it is.
+                    No network, a read-only /submission, the limits of the phase.
+  a Docker image    the output of `docker save IMAGE -o image.tar`. Its ENTRYPOINT (and
+                    CMD) runs in its WORKDIR under the same contract and restrictions;
+                    the image must contain `sleep` (servers with a container engine only).
+
+Where a competition takes several kinds of submission (an arena: a defense and
+attacks), name the kind: --role defense, or --role attack --task TASK. Refusals at
+upload (wrong format, missing main.py, no kind named) cost no quota.
+"""
 
 
 class _Parser(argparse.ArgumentParser):
+    # Set on a command whose values may start with "-" (invite codes made before codes avoided it):
+    # there, only this command's own option strings are options.
+    dash_values = False
+
     def error(self, message):  # argparse's own usage errors: same shape and status as ours
         self.print_usage(sys.stderr)
         _err(f"{self.prog}: error: {message}")
         raise SystemExit(2)
+
+    def _parse_optional(self, arg_string):
+        if self.dash_values and arg_string.startswith("-") and arg_string != "--" \
+                and arg_string.split("=", 1)[0] not in self._option_string_actions:
+            return None  # a value, not an option
+        return super()._parse_optional(arg_string)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -455,6 +663,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("login", parents=[common], help="get an API token and store it")
     p.add_argument("--username", "-u")
     p.set_defaults(func=cmd_login)
+
+    p = sub.add_parser("register", parents=[common], help="create an account and log in")
+    p.add_argument("--username", "-u")
+    p.add_argument("--email")
+    p.set_defaults(func=cmd_register)
 
     p = sub.add_parser("logout", parents=[common], help="forget the stored token")
     p.set_defaults(func=cmd_logout)
@@ -477,10 +690,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_team_create)
     t = team.add_parser("join", parents=[common], help="join a team with its invite code")
     t.add_argument("team_id", metavar="TEAM_ID", type=int)
-    t.add_argument("code", metavar="CODE")
+    t.add_argument("code", metavar="CODE", help="the invite code, as printed by `arena team create` (it may start with -)")
+    t.dash_values = True
     t.set_defaults(func=cmd_team_join)
 
-    p = sub.add_parser("submit", parents=[common], help="upload a submission (a predictions file or code archive)")
+    p = sub.add_parser("submit", parents=[common], help="upload a submission (a predictions file or code archive)",
+                       description=SUBMIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("slug", metavar="SLUG")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-m", "--message", help="a description shown with the submission")
@@ -488,6 +703,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="the task type, where the competition has several for the role")
     p.add_argument("--phase", help="the phase (default: the open one)")
     p.add_argument("--wait", action="store_true", help="follow the evaluation and print the scores")
+    p.add_argument("--wait-attacks", action="store_true",
+                   help="arena defense: after it finished, also wait until every attack has run against it (implies --wait)")
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("submissions", parents=[common], help="list your team's submissions")
@@ -503,12 +720,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phase", help="phase name (default: the open phase)")
     p.add_argument("--split", choices=["public", "private"], default="public")
     p.add_argument("--task", help="task type (arenas have one board per task)")
+    p.add_argument("--all", action="store_true", help="every metric, however wide (default: what fits the terminal)")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("select", parents=[common], help="choose a submission as a final one for the private leaderboard")
     p.add_argument("id", metavar="ID", type=int)
     p.add_argument("--unselect", action="store_true", help="withdraw it from your final submissions")
     p.set_defaults(func=cmd_select)
+
+    p = sub.add_parser("cancel", parents=[common], help="cancel a queued submission (it then costs no quota)")
+    p.add_argument("id", metavar="ID", type=int)
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("rerun", parents=[common], help="organizers: evaluate a submission again from the start")
+    p.add_argument("id", metavar="ID", type=int)
+    p.set_defaults(func=cmd_rerun)
     return parser
 
 

@@ -19,7 +19,11 @@ def _split_key() -> str:
 
 
 def _invite_code() -> str:
-    return secrets.token_urlsafe(12)
+    """16 URL-safe characters that never start with "-", which a command line would read as an option."""
+    while True:
+        code = secrets.token_urlsafe(12)
+        if not code.startswith("-"):
+            return code
 
 
 class Competition(models.Model):

@@ -28,6 +28,7 @@ urlpatterns = [
     path("submissions/<int:submission_id>/", s.SubmissionDetailView.as_view(), name="api-submission"),
     path("submissions/<int:submission_id>/select/", s.SubmissionSelectView.as_view(), name="api-submission-select"),
     path("submissions/<int:submission_id>/cancel/", s.SubmissionCancelView.as_view(), name="api-submission-cancel"),
+    path("submissions/<int:submission_id>/rerun/", s.SubmissionRerunView.as_view(), name="api-submission-rerun"),
     path("submissions/<int:submission_id>/report/", e.SubmissionReportView.as_view(), name="api-submission-report"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

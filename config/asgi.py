@@ -20,11 +20,10 @@ if not _pool_chosen:
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from competitions.leaderboards.reads import CachedLeaderboardReads  # noqa: E402
-from config.ws_auth import TokenAuthMiddleware  # noqa: E402
+from config.ws_auth import OriginCheck, TokenAuthMiddleware  # noqa: E402
 from config.ws_routing import websocket_urlpatterns  # noqa: E402
 from evaluation.queue import embedded_worker_start  # noqa: E402
 
@@ -33,7 +32,7 @@ http_application = CachedLeaderboardReads(django_asgi_app) if settings.ARENA_LEA
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
+        "websocket": OriginCheck(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )
 

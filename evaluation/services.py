@@ -28,6 +28,7 @@ from evaluation.pipeline import InfrastructureFault, ProgramRun, ProgramUnrunnab
 from evaluation.task_types import get_task
 from evaluation.task_types.base import OutputInvalid, Target, TaskData, TaskType
 from submissions import services as submission_services
+from submissions import uploads
 from submissions.models import Run, Submission
 
 log = logging.getLogger(__name__)
@@ -136,11 +137,8 @@ def _evaluate_arena_attack(submission: Submission, task: TaskType) -> None:
     passed its check run here skips it, so an identical resubmission costs no sandbox run.
     """
     if submission.kind == Submission.FILE:
-        pipeline.submission_fail(
-            submission=submission, failure_class=Submission.INVALID_OUTPUT,
-            error="In an arena an attack runs against every defense's release, with fresh ids for every pair, "
-                  "so it must be code (an archive with main.py), not a predictions file.",
-        )
+        pipeline.submission_fail(submission=submission, failure_class=Submission.INVALID_OUTPUT,
+                                 error=uploads.ARENA_ATTACK_FILE)  # refused at upload; kept for older rows
         return
     if submission.phase.check_run and not arena.check_passed_before(submission=submission):
         with pipeline.scratch_dir(f"arena-eval-{submission.pk}-") as scratch:

@@ -96,9 +96,20 @@ def _resolve_task(*, competition: Competition, role: str | None, task: str | Non
         if not matching:
             raise ApiError(f"role: this competition takes no {role} submissions.")
         if len(matching) > 1:
-            raise ApiError(f"task: several {role} tasks exist here ({', '.join(matching)}); name one with 'task'.")
+            raise _choice_needed(competition=competition, choices=[(role, t) for t in matching])
         return role, matching[0]
+    if len(tasks) > 1:  # guessing would run an attack as a defense (or the reverse) and waste a slot
+        raise _choice_needed(competition=competition, choices=[(get_task(t).role, t) for t in tasks])
     return get_task(competition.task).role, competition.task
+
+
+def _choice_needed(*, competition: Competition, choices: list[tuple[str, str]]) -> ApiError:
+    listed = "; ".join(f"role={role} task={task}" for role, task in choices)
+    return ApiError(
+        f"task: competition '{competition.slug}' takes several kinds of submission; name the one this is "
+        f"with 'role' and 'task' ({listed}). Nothing was stored and no quota was used.",
+        detail={"choices": [{"role": role, "task": task} for role, task in choices]},
+    )
 
 
 def submission_create(
@@ -135,6 +146,7 @@ def submission_create(
                     raise ApiError(f"file: {filename} is larger than {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.", status_code=413)
                 out.write(block)
         kind = uploads.upload_check(path=local, filename=filename, task=task)
+        uploads.upload_check_output(path=local, kind=kind, competition=competition, task=task)
 
         stored = None
         try:

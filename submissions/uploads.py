@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import shutil
 import tempfile
 from pathlib import Path
 
 from django.conf import settings
 
+from competitions import filestore
+from competitions.models import Dataset
 from config.api_errors import ApiError
+from evaluation import task_types
 from sandbox import archive
 
 from .models import Submission
@@ -35,13 +40,12 @@ def upload_limits() -> archive.ArchiveLimits:
 
 def upload_check(*, path: Path, filename: str, task: str) -> str:
     """Return the submission kind (file, code or image) or raise a 400 ApiError."""
-    from evaluation.task_types import get_task
 
     if path.is_dir():
         raise ApiError(f"file: {filename} is a folder; upload an archive or a file.")
     if path.stat().st_size == 0:
         raise ApiError(f"file: {filename} is empty.")
-    task_type = get_task(task)
+    task_type = task_types.get_task(task)
     if not _looks_like_archive(path):
         if not task_type.accepts_file:
             raise ApiError(
@@ -74,3 +78,55 @@ def _check_csv(path: Path, *, filename: str, expected: str) -> None:
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
         raise ApiError(f"file: {filename} line 1: expected a header row as in {expected}.")
+
+
+ARENA_ATTACK_FILE = (
+    "In an arena an attack runs against every defense's release, with fresh ids for every pair, "
+    "so it must be code (an archive with main.py), not a predictions file."
+)
+
+
+def upload_check_output(*, path: Path, kind: str, competition, task: str) -> None:
+    """Refuse, before anything is stored or counted, an upload whose evaluation would fail on
+    public facts alone, with the message that evaluation would give.
+
+    A file submission stands in for a run's output: it is validated by the task type itself
+    against an ``/input`` built from the competition's public datasets only (the ids it may
+    name, the schema), exactly as the evaluation validates it later. Hidden data is never
+    read here. Code archives are checked by :func:`upload_check` (``main.py`` or
+    ``submission.yaml`` at the root); what they write is only known once they ran.
+    """
+    if kind != Submission.FILE:
+        return
+    task_type = task_types.get_task(task)
+    if competition.is_arena and task_type.role == Submission.ATTACK:
+        raise ApiError(ARENA_ATTACK_FILE)
+    with tempfile.TemporaryDirectory(prefix="arena-precheck-") as scratch:
+        try:
+            input_dir = _public_input(competition=competition, task_type=task_type, dest=Path(scratch) / "input")
+            prepared = task_type.prepared_from_input(input_dir)
+        except (OSError, ValueError, KeyError, task_types.TaskDataInvalid):
+            return  # the public inputs do not stand alone here: the evaluation judges the file
+        output = Path(scratch) / "output" / task_type.output_name  # named as the evaluation names it
+        output.parent.mkdir()
+        shutil.copyfile(path, output)
+        try:
+            task_type.validate(path=output, prepared=prepared)
+        except task_types.OutputInvalid as exc:
+            raise ApiError(str(exc), detail={"file": exc.file, "line": exc.line, "column": exc.column}) from exc
+
+
+def _public_input(*, competition, task_type, dest: Path) -> Path:
+    """What a fixed (non-arena) task's ``/input`` holds, from the public datasets alone."""
+    dest.mkdir(parents=True)
+    schema = task_types.Schema.from_json(competition.schema)
+    task_types.csvio.write_schema(schema, dest)
+    public = {name for name, visibility in task_type.data_names.items() if visibility == "public"}
+    for dataset in competition.datasets.filter(name__in=public, visibility=Dataset.PUBLIC):
+        filestore.copy_to(dataset.storage_path, dest / f"{dataset.name}.csv", encrypted=dataset.encrypted,
+                          sha256=dataset.sha256)
+    if task_type.name == task_types.AttributeInference.name:
+        # the one input file this task type writes itself instead of copying a dataset
+        secret = task_types.attribute_inference.secret_column(schema, competition.options)
+        (dest / "task.json").write_text(json.dumps({"secret": secret}), encoding="utf-8")
+    return dest

@@ -1,6 +1,6 @@
 """Starting kits: what a team downloads next to the public data.
 
-A kit holds a README, one example submission per task (simple but real approaches, each
+A kit holds a README, a ``requirements.txt``, one example submission per task (simple but real approaches, each
 different from the organizer baselines), ``run_local.py`` to run a submission on the public
 data as the server would, and ``validate.py`` that checks an output with the server's own
 validation code, copied into ``arena_validation/`` (see :mod:`scenarios.validation_code`).
@@ -60,6 +60,17 @@ def readme(*, slug: str, title: str, task: str, attack_tasks: list[str], accepts
         "",
         f"Competition `{slug}`. This kit runs a submission on the public data as the server does",
         "and checks its output with the server's own validation code, all offline.",
+        "",
+        "## Install",
+        "",
+        "```",
+        "pip install -r requirements.txt    # numpy, pandas, scikit-learn, scipy: what the server runs",
+        "```",
+        "",
+        "`requirements.txt` lists the Python packages of the server's runtime image (its oldest",
+        "supported versions); the examples, `run_local.py` and `validate.py` need nothing else. A",
+        "submission can use only these: the sandbox has no network to install more. The `arena`",
+        "command is part of AnoMed Arena itself (`pip install -e .` in its source tree).",
         "",
         "## Get the data and submit",
         "",
@@ -145,7 +156,7 @@ def write_kit(dest: Path, *, slug: str, title: str, task: str, attack_tasks: lis
         folder = FOLDER[t] if arena else "example_submission"
         shutil.copytree(HERE / "examples" / EXAMPLES[t], dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
         examples[t] = folder
-    for script in ("validate.py", "run_local.py"):
+    for script in ("validate.py", "run_local.py", "requirements.txt"):
         shutil.copyfile(HERE / script, dest / script)
     kit = {
         "slug": slug,

@@ -89,3 +89,17 @@ class SubmissionCancelView(APIView):
         submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
         submission = services.submission_cancel(submission=submission, actor=request.user)
         return Response(SubmissionOut(submission, context={"organizer": organizer}).data)
+
+
+class SubmissionRerunView(APIView):
+    """Organizers: evaluate a finished, failed or cancelled submission again (never counts against quota)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=SubmissionOut)
+    def post(self, request, submission_id: int):
+        submission, organizer = selectors.submission_get(submission_id=submission_id, user=request.user)
+        if not organizer:
+            raise ApiError("Only the competition's organizers can rerun a submission.", status_code=403)
+        submission = services.submission_rerun(submission=submission)
+        return Response(SubmissionOut(submission, context={"organizer": organizer}).data)

@@ -156,3 +156,67 @@ def logged_in(arena, live_server, user, monkeypatch):
         return result
 
     return login
+
+
+# ---------------------------------------------------------------------------- an arena
+
+IDENTITY_DEFENSE = """\
+import os, shutil
+shutil.copyfile(os.path.join(os.environ["ARENA_INPUT"], "records.csv"), os.path.join(os.environ["ARENA_OUTPUT"], "release.csv"))
+"""
+CONSTANT_MEMBERSHIP = """\
+import csv, os
+with open(os.path.join(os.environ["ARENA_INPUT"], "candidates.csv")) as fh:
+    ids = [row["candidate_id"] for row in csv.DictReader(fh)]
+with open(os.path.join(os.environ["ARENA_OUTPUT"], "predictions.csv"), "w") as out:
+    out.write("candidate_id,score\\n" + "".join(f"{i},0.5\\n" for i in ids))
+"""
+
+
+def code_zip(path: Path, main_py: str) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("main.py", main_py)
+    return path
+
+
+def write_arena_bundle(root: Path, *, slug: str = "arena-cli", seed: int = 5) -> Path:
+    """A defense task against two attack tasks, without baselines (importing runs nothing).
+    Hidden record ids start with ``trn-``/``hld-``, public ones with ``smp-``."""
+    rng = random.Random(seed)
+
+    def patients(n: int, prefix: str) -> list[list]:
+        return [[f"{prefix}{i:04d}", rng.randint(18, 90), rng.choice(["F", "M"]), rng.choice(["10115", "20095", "80331"]),
+                 rng.choice(["I10", "E11", "J45"])] for i in range(n)]
+
+    header = ["record_id", *COLUMNS]
+    _write_csv(root / "hidden/train.csv", header, patients(40, "trn-"))
+    _write_csv(root / "hidden/holdout.csv", header, patients(40, "hld-"))
+    _write_csv(root / "data/sample.csv", header, patients(30, "smp-"))
+    (root / "description.md").write_text("# CLI arena\n", encoding="utf-8")
+    manifest = {
+        "slug": slug,
+        "title": f"CLI arena {slug}",
+        "description": "description.md",
+        "task": "tabular-anonymization",
+        "attack_tasks": ["membership-inference", "attribute-inference"],
+        "published": True,
+        "options": {"candidates_per_group": 10, "targets_per_group": 10},
+        "schema": {
+            "id_column": "record_id",
+            "columns": [{"name": "age", "type": "numeric"}, {"name": "sex", "type": "categorical"},
+                        {"name": "postcode", "type": "categorical"}, {"name": "diagnosis", "type": "categorical"}],
+            "quasi_identifiers": ["age", "sex", "postcode"],
+            "sensitive": ["diagnosis"],
+        },
+        "data": [
+            {"name": "train", "file": "hidden/train.csv", "visibility": "hidden"},
+            {"name": "holdout", "file": "hidden/holdout.csv", "visibility": "hidden"},
+            {"name": "sample", "file": "data/sample.csv", "visibility": "public"},
+        ],
+        "phases": [{"name": "open", "start": "2020-01-01T00:00:00Z", "end": None, "max_submissions_per_day": 5,
+                    "public_fraction": 0.5, "limits": {"wall_seconds": 60, "memory_mb": 512}}],
+    }
+    (root / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    return root

@@ -44,9 +44,19 @@ class FakeClient:
     def __init__(self, statuses):
         self.statuses = list(statuses)
         self.calls = 0
+        self.now = 0.0  # advanced by sleep()
+        self.asked_at = []
+
+    def sleep(self, seconds):
+        assert 0 < seconds <= follow.WAKE_SECONDS  # waits are cut into short naps, so progress can redraw
+        self.now += seconds
+
+    def gaps(self):
+        return [round(b - a, 4) for a, b in zip(self.asked_at, self.asked_at[1:])]
 
     def get(self, path):
         assert path == "submissions/7/"
+        self.asked_at.append(self.now)
         status = self.statuses[min(self.calls, len(self.statuses) - 1)]
         self.calls += 1
         return {"id": 7, "status": status, "public_scores": {}}
@@ -54,20 +64,22 @@ class FakeClient:
 
 def test_polling_reports_each_change_once_and_backs_off():
     client = FakeClient(["queued", "queued", "running", "running", "scoring", "finished"])
-    reported, slept = [], []
+    reported, ticks = [], []
 
-    final = follow.follow(client, 7, report=lambda p: reported.append(p["status"]), note=lambda t: None, sleep=slept.append)
+    final = follow.follow(client, 7, report=lambda p: reported.append(p["status"]), note=lambda t: None,
+                          sleep=client.sleep, tick=lambda: ticks.append(client.now))
 
     assert reported == ["queued", "running", "scoring", "finished"]
-    assert slept == [1.0, 1.5, 2.25, 3.375, 5.0625]
+    assert client.gaps()[:5] == [1.0, 1.5, 2.25, 3.375, 5.0625]
     assert final["status"] == "finished"
+    assert len(ticks) >= int(client.now)  # woken at least once a second while waiting
 
 
 def test_polling_backoff_is_capped():
     client = FakeClient(["running"] * 12 + ["failed"])
-    slept = []
-    follow.follow(client, 7, report=lambda p: None, note=lambda t: None, sleep=slept.append)
-    assert max(slept) == follow.POLL_MAX and slept[-1] == follow.POLL_MAX
+    follow.follow(client, 7, report=lambda p: None, note=lambda t: None, sleep=client.sleep)
+    gaps = client.gaps()[:-1]  # the last read fetches the full submission
+    assert max(gaps) == follow.POLL_MAX and gaps[-1] == follow.POLL_MAX
 
 
 def test_websocket_url_follows_the_server_scheme():

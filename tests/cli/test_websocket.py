@@ -165,3 +165,42 @@ def test_submit_wait_prints_each_pushed_status_change(asgi_server, membership, u
     assert "Following live over the websocket." in err
     assert err.rstrip().endswith(
         f"Submission #{submission.pk} failed (invalid_output): predictions.csv line 2, column score: 'x' is not a number in [0, 1]")
+
+
+# ---------------------------------------------------------------------------- clients that are not browsers
+
+
+def _plain_connect(url: str, **kwargs):
+    """A plain websockets client, as a script or notebook would use: it sends no Origin unless told."""
+    import json
+
+    from websockets.sync.client import connect
+
+    with connect(url, open_timeout=10, proxy=None, **kwargs) as connection:
+        return json.loads(connection.recv(timeout=10))
+
+
+def test_a_script_without_origin_may_watch_while_foreign_origins_are_refused(asgi_server, membership, user, settings):
+    from websockets.exceptions import InvalidStatus
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]  # as in production; the test settings allow any host
+    competition, _ = membership
+    ws = asgi_server.replace("http://", "ws://")
+
+    snapshot = _plain_connect(f"{ws}/ws/competitions/{competition.slug}/leaderboard/")  # anonymous, no Origin
+    assert snapshot["type"] == "snapshot"
+    board = snapshot["leaderboards"][0]
+    assert board["phase"] == "development" and board["split"] == "public" and board["task"] == "membership-inference"
+    assert board["rows"] == []  # the baseline is not scored yet (evaluation is held back here)
+
+    owner = user("scripter")
+    submission = _submission(competition, owner)
+    token = Token.objects.create(user=owner).key
+    status = _plain_connect(f"{ws}/ws/submissions/{submission.pk}/", additional_headers={"Authorization": f"Token {token}"})
+    assert status == {"type": "status", "submission": {**status["submission"], "id": submission.pk, "status": "queued"}}
+
+    with pytest.raises(InvalidStatus) as refused:  # a page of another site, riding on its visitor's session
+        _plain_connect(f"{ws}/ws/competitions/{competition.slug}/leaderboard/", origin="https://evil.example")
+    assert refused.value.response.status_code == 403
+    same_site = _plain_connect(f"{ws}/ws/competitions/{competition.slug}/leaderboard/", origin=asgi_server)
+    assert same_site["type"] == "snapshot"

@@ -38,3 +38,29 @@ def test_validate_rejects_a_broken_output(bundles, tmp_path):
     done = subprocess.run([sys.executable, "validate.py", str(links)], cwd=kit, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "links.csv line 2" in done.stderr and "confidence" in done.stderr
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_each_kit_says_what_to_install_and_ships_it(bundles, slug):
+    """Every package the kit's own code imports is in its requirements.txt (or the standard library)."""
+    import ast
+    import re
+
+    kit = bundles / slug / "starting_kit"
+    readme = (kit / "README.md").read_text()
+    assert "pip install -r requirements.txt" in readme
+    required = {re.split(r"[<>=\s]", line, maxsplit=1)[0].lower()
+                for line in (kit / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert {"numpy", "pandas", "scikit-learn", "scipy"} <= required
+    distribution = {"sklearn": "scikit-learn"}
+    local = {p.stem for p in kit.rglob("*.py")} | {p.name for p in kit.rglob("*") if p.is_dir()}
+    imported = set()
+    for source in kit.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported if name not in sys.stdlib_module_names and name not in local}
+    third_party -= {"evaluation"}  # the copied validation code, found beside validate.py (arena_validation/)
+    assert {distribution.get(name, name) for name in third_party} <= required, third_party

@@ -25,7 +25,12 @@ def member(make_user, membership_competition, settings):
 
 
 def _submit(client):
-    return client.post(URL, {"file": SimpleUploadedFile("p.csv", b"candidate_id,score\nc0000,0.5\n")}, format="multipart")
+    from competitions.models import Competition
+    from tests.factories import predictions_for
+
+    # A complete file: an incomplete one is refused at upload and never reaches the quota.
+    file = predictions_for(Competition.objects.get(slug="mia-test"), perfect=False)
+    return client.post(URL, {"file": SimpleUploadedFile("p.csv", file)}, format="multipart")
 
 
 def test_daily_limit_names_the_next_allowed_time(client_for, member):
