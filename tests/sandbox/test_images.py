@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -28,11 +29,13 @@ def _layer(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def image_archive(path: Path, *, manifest=None, layers=None, extra=()) -> Path:
+def image_archive(path: Path, *, manifest=None, layers=None, extra=(), diff_ids=None) -> Path:
     """A `docker save`-shaped archive built by hand (classic layout)."""
     layers = layers if layers is not None else {"l1/layer.tar": _layer({"hello": b"hi"})}
+    if diff_ids is None:
+        diff_ids = ["sha256:" + hashlib.sha256(data).hexdigest() for data in layers.values()]
     config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/hello"]},
-                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+                         "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
     if manifest is None:
         manifest = [{"Config": "config.json", "RepoTags": ["evil:latest"], "Layers": list(layers)}]
     with tarfile.open(path, "w") as tar:
