@@ -281,7 +281,12 @@ def _check_config_and_layers(scan: _Scan) -> None:
         config = json.loads(blob.data)
     except ValueError as exc:
         raise ImageArchiveInvalid(f"not valid JSON ({exc})", member=entry["Config"]) from None
-    rootfs = config.get("rootfs") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise ImageArchiveInvalid("not an image config (a JSON object)", member=entry["Config"])
+    if config.get("os", "linux") != "linux":
+        raise ImageArchiveInvalid(f"an image for {config.get('os')!r}; the sandbox runs Linux images",
+                                  member=entry["Config"])
+    rootfs = config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list) or not all(isinstance(d, str) and _DIGEST_RE.fullmatch(d) for d in diff_ids):
         raise ImageArchiveInvalid("'rootfs.diff_ids' must be a list of sha256 digests", member=entry["Config"])
