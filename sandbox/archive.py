@@ -78,6 +78,13 @@ def _too_big(limits: ArchiveLimits, member: str | None = None) -> SubmissionArch
     )
 
 
+def _claims_too_big(limits: ArchiveLimits, claimed: int, member: str | None = None) -> SubmissionArchiveInvalid:
+    return SubmissionArchiveInvalid(
+        f"the archive would unpack to more than {limits.max_bytes} bytes: its headers claim {claimed} bytes",
+        member=member,
+    )
+
+
 def _too_slow(limits: ArchiveLimits, member: str | None = None) -> SubmissionArchiveInvalid:
     return SubmissionArchiveInvalid(
         f"reading the archive took longer than the limit of {limits.max_seconds:g} s", member=member
@@ -133,7 +140,7 @@ def _walk_tar(path: Path, limits: ArchiveLimits) -> ArchiveFormat:
                     raise _too_many(limits)
                 claimed += max(member.size, 0)
                 if claimed > limits.max_bytes:
-                    raise _too_big(limits, member.name)
+                    raise _claims_too_big(limits, claimed, member.name)
                 if time.monotonic() > deadline:
                     raise StreamDeadlinePassed
                 name = member.name[2:] if member.name.startswith("./") else member.name
@@ -185,7 +192,7 @@ class _Writer:
     def claim(self, size: int, member: str) -> None:
         """Refuse a member whose header claims more than is left, before its body is read."""
         if self.total + max(size, 0) > self.limits.max_bytes:
-            raise _too_big(self.limits, member)
+            raise _claims_too_big(self.limits, self.total + max(size, 0), member)
         if time.monotonic() > self.deadline:
             raise _too_slow(self.limits, member)
 
@@ -275,8 +282,9 @@ def _unpack_zip(path: Path, writer: _Writer) -> None:
             raise _too_many(limits)
         # A zip member never decompresses to more than its header claims (zipfile stops
         # there and the checksum then fails), so claims over the limit are refused at once.
-        if sum(info.file_size for info in infos) > limits.max_bytes:
-            raise _too_big(limits)
+        claimed = sum(info.file_size for info in infos)
+        if claimed > limits.max_bytes:
+            raise _claims_too_big(limits, claimed)
         for info in infos:
             member = info.filename
             name = clean_name(member, limits)
