@@ -373,7 +373,16 @@ class DockerBackend:
                     self._reap(container, folder)
                     container = folder = None
             if exec_id is None:
-                container = self._start_container(spec, uuid.uuid4().hex[:16])
+                try:
+                    container = self._start_container(spec, uuid.uuid4().hex[:16])
+                except docker.errors.APIError as exc:
+                    # 400: the engine refuses this image for this container (a file where the
+                    # sandbox mounts a folder, say); for a team's image that is the team's.
+                    if spec.use_image_entrypoint and exc.status_code == 400:
+                        raise _ProgramCannotStart(
+                            f"the engine cannot start a container from the image: {_engine_reason(exc)}"
+                        ) from None
+                    raise
                 try:
                     exec_id = api.exec_create(container, command, user=RUN_USER, workdir=workdir)["Id"]
                 except docker.errors.APIError as exc:
@@ -589,6 +598,11 @@ def _read_kv(path: Path) -> dict[str, int]:
         if value.strip().lstrip("-").isdigit():
             values[key] = int(value)
     return values
+
+
+def _engine_reason(exc) -> str:
+    text = str(getattr(exc, "explanation", None) or exc)
+    return text.strip().splitlines()[0][:300] if text.strip() else "no reason given"
 
 
 def _still_running(api, container_id: str) -> bool:

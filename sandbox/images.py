@@ -133,6 +133,7 @@ def _measure_layer(fh, member: str, budget: int, max_members: int, deadline: flo
                 total += max(entry.size, 0)
                 if total > budget:
                     raise StreamBudgetExceeded
+                _check_mount_point(entry, member)
         _drain(bounded)  # the end-of-archive blocks count in the digest too
     except StreamBudgetExceeded:
         raise ImageArchiveInvalid(f"the image unpacks to more than {budget} bytes", member=member) from None
@@ -141,6 +142,21 @@ def _measure_layer(fh, member: str, budget: int, max_members: int, deadline: flo
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ImageArchiveInvalid(f"not a readable layer ({exc})", member=member) from None
     return total, content.digest()
+
+
+# Where every sandbox mounts something: the image must leave a folder (or nothing) there, or
+# the engine refuses to start its container.
+_MOUNT_FOLDERS = frozenset({"tmp", "output", "submission", "input"})
+
+
+def _check_mount_point(entry: tarfile.TarInfo, layer: str) -> None:
+    name = "/".join(p for p in entry.name.split("/") if p not in ("", "."))
+    if name in _MOUNT_FOLDERS and not (entry.isdir() or entry.issym()):
+        raise ImageArchiveInvalid(f"/{name} in the image is not a folder; the sandbox mounts a folder there",
+                                  member=layer)
+    if name == "etc/hosts" and entry.isdir():
+        raise ImageArchiveInvalid("/etc/hosts in the image is not a file; the sandbox mounts a file there",
+                                  member=layer)
 
 
 def _scan(path: Path, *, max_unpacked: int, max_members: int, max_seconds: float) -> _Scan:

@@ -355,3 +355,35 @@ def test_image_submission_on_the_process_backend_is_an_infrastructure_failure(tm
     result = sandbox.run(RunSpec(tmp_path, tmp_path, image="x", use_image_entrypoint=True, command=()),
                          output_dir=tmp_path / "o", backend="process")
     assert result.failure is FailureClass.INFRASTRUCTURE
+
+
+@pytest.mark.parametrize("path, problem", [("tmp", "/tmp in the image is not a folder"),
+                                           ("output", "/output in the image is not a folder")])
+def test_a_file_where_the_sandbox_mounts_a_folder_is_refused(tmp_path, path, problem):
+    layers = {"l1/layer.tar": _layer({path: b"a file"})}
+    with pytest.raises(ImageArchiveInvalid, match=problem) as err:
+        check_image_archive(image_archive(tmp_path / "i.tar", layers=layers))
+    assert err.value.member == "l1/layer.tar"
+
+
+@pytest.mark.docker
+def test_an_image_the_engine_cannot_start_is_the_teams_failure(docker_engine, tmp_path, monkeypatch):
+    # Loaded without the upload check (an older upload, say): /tmp is a file, so the engine
+    # refuses the container. The run is the team's failure, not an infrastructure fault.
+    layers = {"l1/layer.tar": _layer({"tmp": b"a file"})}
+    archive = image_archive(tmp_path / "i.tar", layers=layers)
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr("sandbox.images._check_mount_point", lambda entry, layer: None)
+        image_id = load_image_archive(archive, label="cannot-start")
+    try:
+        (tmp_path / "input").mkdir()
+        (tmp_path / "submission").mkdir()
+        result = sandbox.run(RunSpec(tmp_path / "submission", tmp_path / "input", image=image_id, command=("/hello",),
+                                     use_image_entrypoint=True, limits=Limits(wall_seconds=10, memory_mb=128)),
+                             output_dir=tmp_path / "out", backend="docker")
+        assert result.failure is FailureClass.EXIT_CODE, (result.failure, result.message)
+        assert result.message.startswith("the engine cannot start a container from the image:")
+        assert "/tmp" in result.message
+    finally:
+        _backend("docker").wait_for_cleanup()
+        remove_image(image_id)
