@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import FailureClass
-from sandbox.runner import _backend
+from sandbox.runner import backend_instance
 
 from .conftest import SMALL
 
@@ -444,7 +444,7 @@ def test_no_privilege_setuid_capabilities_or_raw_sockets(run):
         assert outcome[name] != "allowed", name
     # The unshare fallback cannot forbid new user namespaces (bubblewrap's --disable-userns
     # does): a known gap, listed in sandbox/README.md. Everything else holds there too.
-    if not (run.backend == "process" and _backend("process").method() == "unshare"):
+    if not (run.backend == "process" and backend_instance("process").method() == "unshare"):
         assert outcome["unshare"] != "allowed"
     for name in ("cmd:ping", "cmd:mount", "cmd:su"):
         assert outcome[name] != 0, (name, outcome[name])

@@ -22,7 +22,7 @@ from sandbox import (
     remove_image,
 )
 from sandbox.images import SUBMISSION_REPOSITORY
-from sandbox.runner import _backend
+from sandbox.runner import backend_instance
 
 from .conftest import RUNTIME_IMAGE
 
@@ -321,7 +321,7 @@ def test_image_submission_loads_runs_and_is_removed(docker_engine, small_image_a
                              output_dir=tmp_path / "out2", backend="docker")
         assert result.stdout == "entrypoint args: x y\n"
     finally:
-        _backend("docker").wait_for_cleanup()  # the image is in use until its containers go
+        backend_instance("docker").wait_for_cleanup()  # the image is in use until its containers go
         remove_image(image_id)
     import docker
 
@@ -385,5 +385,5 @@ def test_an_image_the_engine_cannot_start_is_the_teams_failure(docker_engine, tm
         assert result.message.startswith("the engine cannot start a container from the image:")
         assert "/tmp" in result.message
     finally:
-        _backend("docker").wait_for_cleanup()
+        backend_instance("docker").wait_for_cleanup()
         remove_image(image_id)
