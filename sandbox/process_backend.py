@@ -285,8 +285,9 @@ class ProcessBackend:
             # sandbox was killed from outside (an operator, the host's OOM killer, a shutdown).
             _clear(output_dir)
             return _infrastructure(
-                f"the sandbox was stopped from outside before the program's end was reported "
-                f"(sandbox exit status {proc.returncode})", wall_seconds=wall)
+                f"the sandbox was stopped from outside before the program's end was reported, or could "
+                f"not start (sandbox exit status {proc.returncode})", wall_seconds=wall,
+                stderr=bytes(stderr.data).decode("utf-8", errors="replace"))
         exit_code = reported
         peak = rusage.ru_maxrss * 1024 or None
         err_text = bytes(stderr.data).decode("utf-8", errors="replace")
@@ -368,9 +369,9 @@ def _status_record(fd: int) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def _infrastructure(message: str, *, wall_seconds: float = 0.0) -> RunResult:
+def _infrastructure(message: str, *, wall_seconds: float = 0.0, stderr: str = "") -> RunResult:
     return RunResult(
         failure=FailureClass.INFRASTRUCTURE, message=message, exit_code=None, timed_out=False,
-        oom_killed=False, wall_seconds=wall_seconds, peak_memory_bytes=None, stdout="", stderr="",
+        oom_killed=False, wall_seconds=wall_seconds, peak_memory_bytes=None, stdout="", stderr=stderr,
         logs_truncated=False, output_files={}, output_truncated=False, backend="process",
     )
