@@ -220,7 +220,8 @@ def _scan_file(scan: _Scan, tar: tarfile.TarFile, member: tarfile.TarInfo, name:
     peek = io.BufferedReader(raw, buffer_size=_CHUNK)
     head = peek.peek(512)[:512]
     blob = scan.blobs[name] = _Blob()
-    if head[:2] == GZIP_MAGIC or is_tar_header(head):
+    empty_tar = len(head) == 512 and not head.strip(b"\0")  # a layer that changes nothing: end blocks only
+    if head[:2] == GZIP_MAGIC or is_tar_header(head) or empty_tar:
         left = max_unpacked - scan.layer_bytes
         size, blob.diff_id = _measure_layer(peek, member.name, left, max_members, deadline)
         scan.layer_bytes += size
@@ -312,7 +313,7 @@ def _check_config_and_layers(scan: _Scan) -> None:
             f"lists {len(layers)} layers, but the config {entry['Config']} lists {len(diff_ids)}",
             member="manifest.json",
         )
-    for position, (layer, expected) in enumerate(zip(layers, diff_ids), start=1):
+    for position, (layer, expected) in enumerate(zip(layers, diff_ids, strict=True), start=1):
         target = scan.blobs.get(_resolve(scan, _safe_member(layer)) or "")
         if target is None or target.diff_id is None:
             raise ImageArchiveInvalid("not a tar layer", member=layer)

@@ -125,6 +125,12 @@ def test_a_well_formed_archive_passes_the_check(tmp_path):
     check_image_archive(image_archive(tmp_path / "i.tar", layers=layers))
 
 
+def test_an_empty_layer_passes_the_check(tmp_path):
+    # What a build step that changes nothing leaves: a tar of end blocks only.
+    layers = {"l1/layer.tar": _layer({"a": b"1"}), "l2/layer.tar": b"\0" * 1024}
+    check_image_archive(image_archive(tmp_path / "i.tar", layers=layers))
+
+
 def test_a_layer_that_does_not_match_the_config_is_refused(tmp_path):
     # The reported attack: a manifest whose layer is not the one the config describes.
     layers = {"l1/layer.tar": _layer({"a": b"1"})}
