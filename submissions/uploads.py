@@ -15,8 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from config.api_errors import ApiError
 import sandbox
+from config.api_errors import ApiError
 from sandbox import archive
 
 from .models import Submission
