@@ -12,7 +12,7 @@ from .archive import (
     is_docker_image_archive,
     unpack_submission,
 )
-from .images import ImageArchiveInvalid, load_image_archive, remove_image
+from .images import ImageArchiveInvalid, check_image_archive, load_image_archive, remove_image
 from .runner import available_backends, run
 from .spec import RUNTIME_IMAGE, FailureClass, Limits, RunResult, RunSpec
 
@@ -27,6 +27,7 @@ __all__ = [
     "RunSpec",
     "SubmissionArchiveInvalid",
     "available_backends",
+    "check_image_archive",
     "detect_archive",
     "is_docker_image_archive",
     "load_image_archive",

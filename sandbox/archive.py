@@ -1,9 +1,12 @@
 """Safe unpacking of submission archives (zip, tar, tar.gz) and recognition of image archives.
 
-An uploaded archive is hostile input. Unpacking must never write outside the destination,
-never create links or device files, and must stop a decompression bomb while it streams:
-sizes in headers are claims, so bytes are counted as they are written (and, for tar, as the
-compressed stream is decompressed, which also bounds tar's own header records).
+An uploaded archive is hostile input. Its format is recognised once, in one bounded pass
+(:func:`detect_archive`), before anything else reads it; unpacking must never write outside
+the destination, never create links or device files, and must stop a decompression bomb while
+it streams. Sizes in headers are claims: a claim over the limit is refused at once, without
+reading the body, and what is actually decompressed is counted too (for tar, the whole
+decompressed stream, which also bounds tar's own header records). Every pass also has a
+deadline (``ArchiveLimits.max_seconds``).
 
 Every refusal is a :class:`SubmissionArchiveInvalid` whose message names the member and the
 problem, because the participant reads it.
@@ -13,13 +16,14 @@ from __future__ import annotations
 
 import enum
 import gzip
-import io
 import os
 import posixpath
 import shlex
 import shutil
 import stat
+import struct
 import tarfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,45 +31,37 @@ from typing import IO
 
 import yaml
 
+from .streams import (
+    GZIP_MAGIC,
+    ZIP_MAGICS,
+    ArchiveLimits,
+    StreamBudgetExceeded,
+    StreamDeadlinePassed,
+    SubmissionArchiveInvalid,
+    clean_name,
+    is_tar_header,
+    open_tar_stream,
+)
+
 __all__ = [
     "ArchiveFormat",
     "ArchiveLimits",
     "SubmissionArchiveInvalid",
+    "command_of",
     "detect_archive",
     "is_docker_image_archive",
+    "unpack_archive",
     "unpack_submission",
-    "command_of",
 ]
 
 _CHUNK = 1 << 16
 _MAX_YAML_BYTES = 64 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
-
-
-class SubmissionArchiveInvalid(ValueError):
-    """The archive cannot be accepted. ``member`` names the offending entry when there is one."""
-
-    def __init__(self, message: str, *, member: str | None = None):
-        super().__init__(f"{member}: {message}" if member else message)
-        self.member = member
-        self.problem = message
 
 
 class ArchiveFormat(str, enum.Enum):
     ZIP = "zip"
     TAR = "tar"  # plain or gzip-compressed tar with code
     DOCKER_IMAGE = "docker-image"  # `docker save` output (plain or gzip): an image submission
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Bounds on what one submission may unpack to."""
-
-    max_bytes: int = 100 * 1024 * 1024  # total unpacked size
-    max_files: int = 10_000  # files and directories together
-    max_path_length: int = 1024
-    max_depth: int = 32
 
 
 # --------------------------------------------------------------------------- detection
@@ -76,156 +72,103 @@ def _magic(path: Path) -> bytes:
         return fh.read(512)
 
 
-def _is_tar_header(block: bytes) -> bool:
-    # POSIX/GNU tar put "ustar" at offset 257; very old v7 tars have no magic and are not
-    # something a participant's tool produces today.
-    return len(block) >= 262 and block[257:262] == b"ustar"
+def _too_big(limits: ArchiveLimits, member: str | None = None) -> SubmissionArchiveInvalid:
+    return SubmissionArchiveInvalid(
+        f"the archive unpacks to more than {limits.max_bytes} bytes", member=member
+    )
 
 
-_MAX_META_HEADER = 64 * 1024
-_META_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
-               tarfile.GNUTYPE_LONGLINK)
+def _claims_too_big(limits: ArchiveLimits, claimed: int, member: str | None = None) -> SubmissionArchiveInvalid:
+    return SubmissionArchiveInvalid(
+        f"the archive would unpack to more than {limits.max_bytes} bytes: its headers claim {claimed} bytes",
+        member=member,
+    )
 
 
-class SafeTarInfo(tarfile.TarInfo):
-    """A TarInfo that refuses oversized pax and GNU long-name records before they are parsed.
+def _too_slow(limits: ArchiveLimits, member: str | None = None) -> SubmissionArchiveInvalid:
+    return SubmissionArchiveInvalid(
+        f"reading the archive took longer than the limit of {limits.max_seconds:g} s", member=member
+    )
 
-    ``tarfile`` reads such a record whole and runs a backtracking regular expression over
-    it: a few megabytes of digits take minutes of CPU. Real records are a few hundred bytes.
+
+def _too_many(limits: ArchiveLimits, member: str | None = None) -> SubmissionArchiveInvalid:
+    return SubmissionArchiveInvalid(
+        f"the archive holds more than {limits.max_files} files and directories", member=member
+    )
+
+
+def detect_archive(path: Path | str, *, limits: ArchiveLimits = ArchiveLimits()) -> ArchiveFormat:
+    """Tell a zip, a code tar(.gz) and a ``docker save`` archive apart by content, not by name.
+
+    A zip is recognised by its signature alone. A tar is walked once, header by header, within
+    ``limits``: the sizes its headers claim may add up to at most ``limits.max_bytes`` (a
+    member claiming more is refused before its body is read), it may hold at most
+    ``limits.max_files`` members, the decompressed stream is capped and the walk must end
+    within ``limits.max_seconds``. Each refusal is a :class:`SubmissionArchiveInvalid` naming
+    the limit. The walk stops as soon as the archive shows a ``docker save`` layout (a root
+    ``manifest.json`` and layers, classic ``<id>/layer.tar`` or OCI ``blobs/sha256/...``).
     """
-
-    def _proc_member(self, tarfile_obj):
-        if self.type in _META_TYPES and self.size > _MAX_META_HEADER:
-            raise SubmissionArchiveInvalid(
-                f"a tar metadata record of {self.size} bytes (at most {_MAX_META_HEADER})",
-                member=self.name,
-            )
-        if self.type == tarfile.GNUTYPE_SPARSE:
-            raise SubmissionArchiveInvalid("sparse files are not supported", member=self.name)
-        return super()._proc_member(tarfile_obj)
-
-
-def _open_tar_stream(path: Path, budget: int | None) -> tuple[IO[bytes], tarfile.TarFile]:
-    """Open a plain or gzip tar for streaming, with the decompressed stream capped at ``budget``."""
-    raw = open(path, "rb")
-    try:
-        head = raw.read(2)
-        raw.seek(0)
-        stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if head == _GZIP_MAGIC else raw
-        if budget is not None:
-            stream = _BoundedReader(stream, budget)  # type: ignore[assignment]
-        return raw, tarfile.open(fileobj=stream, mode="r|", tarinfo=SafeTarInfo)
-    except Exception:
-        raw.close()
-        raise
-
-
-def detect_archive(path: Path | str) -> ArchiveFormat:
-    """Tell a zip, a code tar(.gz) and a ``docker save`` archive apart by content, not by name."""
     path = Path(path)
     head = _magic(path)
-    if head[:4] in _ZIP_MAGICS:
+    if head[:4] in ZIP_MAGICS:
         return ArchiveFormat.ZIP
-    if head[:2] == _GZIP_MAGIC:
+    if head[:2] == GZIP_MAGIC:
         try:
             with gzip.open(path, "rb") as fh:
                 inner = fh.read(512)
         except (OSError, EOFError) as exc:
             raise SubmissionArchiveInvalid(f"not a readable gzip file ({exc})") from None
-        if not _is_tar_header(inner):
+        if not is_tar_header(inner):
             raise SubmissionArchiveInvalid("a gzip file that does not hold a tar archive")
-    elif not _is_tar_header(head):
+    elif not is_tar_header(head):
         raise SubmissionArchiveInvalid("not a zip, tar or tar.gz archive")
-    return ArchiveFormat.DOCKER_IMAGE if is_docker_image_archive(path) else ArchiveFormat.TAR
+    return _walk_tar(path, limits)
 
 
-def is_docker_image_archive(path: Path | str, *, max_members: int = 100_000) -> bool:
-    """True when the tar looks like ``docker save`` output: a root ``manifest.json`` and layers.
-
-    Both the classic layout (``<id>/layer.tar``) and the OCI layout Docker 25+ writes
-    (``blobs/sha256/…`` with ``index.json``) qualify. Only headers are read; layer bodies
-    are skipped.
-    """
-    path = Path(path)
-    head = _magic(path)
-    if head[:4] in _ZIP_MAGICS:
-        return False
-    manifest = False
-    layers = False
+def _walk_tar(path: Path, limits: ArchiveLimits) -> ArchiveFormat:
+    deadline = time.monotonic() + limits.max_seconds
+    claimed = members = 0
+    manifest = layers = False
+    current = None
     try:
-        raw, tar = _open_tar_stream(path, None)
+        raw, _, tar = open_tar_stream(path, limits.stream_budget(), deadline=deadline)
         with raw, tar:
-            for count, member in enumerate(tar, start=1):
+            for member in tar:
+                current = member.name
+                members += 1
+                if members > limits.max_files:
+                    raise _too_many(limits)
+                claimed += max(member.size, 0)
+                if claimed > limits.max_bytes:
+                    raise _claims_too_big(limits, claimed, member.name)
+                if time.monotonic() > deadline:
+                    raise StreamDeadlinePassed
                 name = member.name[2:] if member.name.startswith("./") else member.name
                 if name == "manifest.json":
                     manifest = True
                 elif name.endswith("/layer.tar") or name.startswith("blobs/sha256/"):
                     layers = True
-                if (manifest and layers) or count >= max_members:
-                    break
-    except (tarfile.TarError, OSError, EOFError, SubmissionArchiveInvalid):
+                if manifest and layers:
+                    return ArchiveFormat.DOCKER_IMAGE
+    except StreamBudgetExceeded:
+        raise _too_big(limits, current) from None
+    except StreamDeadlinePassed:
+        raise _too_slow(limits, current) from None
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise SubmissionArchiveInvalid(f"the tar archive is damaged ({exc})", member=current) from None
+    return ArchiveFormat.TAR
+
+
+def is_docker_image_archive(path: Path | str, *, limits: ArchiveLimits = ArchiveLimits()) -> bool:
+    """True when the archive looks like ``docker save`` output (see :func:`detect_archive`);
+    False for anything else, a refused archive included."""
+    try:
+        return detect_archive(path, limits=limits) is ArchiveFormat.DOCKER_IMAGE
+    except SubmissionArchiveInvalid:
         return False
-    return manifest and layers
 
 
 # --------------------------------------------------------------------------- unpacking
-
-
-class _BoundedReader(io.RawIOBase):
-    """A read-only stream that refuses to deliver more than ``budget`` bytes in total.
-
-    ``tarfile`` reads pax and GNU long-name records whole, with a size taken from the header;
-    clamping every read here means a forged header cannot make it allocate gigabytes.
-    """
-
-    def __init__(self, inner: IO[bytes], budget: int):
-        self._inner = inner
-        self._left = budget
-        self.consumed = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:
-        want = self._left + 1 if n is None or n < 0 else min(n, self._left + 1)
-        data = self._inner.read(want)
-        self._left -= len(data)
-        self.consumed += len(data)
-        if self._left < 0:
-            raise _StreamBudgetExceeded
-        return data
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-class _StreamBudgetExceeded(Exception):
-    pass
-
-
-def _clean_name(raw: str, limits: ArchiveLimits) -> str | None:
-    """The member's path relative to the root, or ``None`` for the root itself.
-
-    Refuses what could land outside the destination or surprise a reader: absolute paths,
-    ``..`` anywhere, backslashes (a Windows separator some tools leave in zip names), NUL.
-    """
-    if "\x00" in raw:
-        raise SubmissionArchiveInvalid("the name contains a NUL byte", member=repr(raw))
-    if "\\" in raw:
-        raise SubmissionArchiveInvalid("backslashes in names are not allowed (use /)", member=raw)
-    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-        raise SubmissionArchiveInvalid("absolute paths are not allowed", member=raw)
-    parts = [p for p in raw.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise SubmissionArchiveInvalid("'..' in a path is not allowed", member=raw)
-    if not parts:
-        return None
-    name = "/".join(parts)
-    if len(name) > limits.max_path_length or len(parts) > limits.max_depth:
-        raise SubmissionArchiveInvalid("the path is too long or too deep", member=raw)
-    return name
 
 
 @dataclass
@@ -239,14 +182,19 @@ class _Writer:
 
     def __post_init__(self) -> None:
         self.seen: dict[str, bool] = {}  # name -> is a directory
+        self.deadline = time.monotonic() + self.limits.max_seconds
 
     def _count(self, member: str) -> None:
         self.entries += 1
         if self.entries > self.limits.max_files:
-            raise SubmissionArchiveInvalid(
-                f"the archive holds more than {self.limits.max_files} files and directories",
-                member=member,
-            )
+            raise _too_many(self.limits, member)
+
+    def claim(self, size: int, member: str) -> None:
+        """Refuse a member whose header claims more than is left, before its body is read."""
+        if self.total + max(size, 0) > self.limits.max_bytes:
+            raise _claims_too_big(self.limits, self.total + max(size, 0), member)
+        if time.monotonic() > self.deadline:
+            raise _too_slow(self.limits, member)
 
     def _parents(self, name: str, member: str) -> None:
         parent = posixpath.dirname(name)
@@ -291,27 +239,55 @@ class _Writer:
                 # Count what actually decompresses, whatever the header promised.
                 self.total += len(chunk)
                 if self.total > self.limits.max_bytes:
-                    raise SubmissionArchiveInvalid(
-                        f"the archive unpacks to more than {self.limits.max_bytes} bytes",
-                        member=member,
-                    )
+                    raise _too_big(self.limits, member)
+                if time.monotonic() > self.deadline:
+                    raise _too_slow(self.limits, member)
                 out.write(chunk)
 
 
+def _zip_entry_count(path: Path) -> int | None:
+    """The number of entries the zip's end record announces, read before ``zipfile`` parses
+    the central directory (which it holds in memory whole, one object per entry)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - (22 + 0xFFFF)))
+        tail = fh.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + 22 > len(tail):
+            return None
+        count = struct.unpack("<H", tail[at + 10: at + 12])[0]
+        locator = at - 20
+        if count == 0xFFFF and locator >= 0 and tail[locator: locator + 4] == b"PK\x06\x07":
+            (record,) = struct.unpack("<Q", tail[locator + 8: locator + 16])
+            fh.seek(record)
+            zip64 = fh.read(56)
+            if zip64[:4] == b"PK\x06\x06" and len(zip64) == 56:
+                count = struct.unpack("<Q", zip64[32:40])[0]
+        return count
+
+
 def _unpack_zip(path: Path, writer: _Writer) -> None:
+    limits = writer.limits
+    count = _zip_entry_count(path)
+    if count is not None and count > limits.max_files:
+        raise _too_many(limits)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise SubmissionArchiveInvalid(f"not a readable zip file ({exc})") from None
     with zf:
         infos = zf.infolist()
-        if len(infos) > writer.limits.max_files:
-            raise SubmissionArchiveInvalid(
-                f"the archive holds more than {writer.limits.max_files} files and directories"
-            )
+        if len(infos) > limits.max_files:
+            raise _too_many(limits)
+        # A zip member never decompresses to more than its header claims (zipfile stops
+        # there and the checksum then fails), so claims over the limit are refused at once.
+        claimed = sum(info.file_size for info in infos)
+        if claimed > limits.max_bytes:
+            raise _claims_too_big(limits, claimed)
         for info in infos:
             member = info.filename
-            name = _clean_name(member, writer.limits)
+            name = clean_name(member, limits)
             mode = info.external_attr >> 16
             kind = stat.S_IFMT(mode)
             if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
@@ -324,6 +300,7 @@ def _unpack_zip(path: Path, writer: _Writer) -> None:
             if info.is_dir():
                 writer.mkdir(name, member)
                 continue
+            writer.claim(info.file_size, member)
             try:
                 with zf.open(info) as source:
                     writer.write(name, member, source, executable=bool(mode & 0o111))
@@ -349,15 +326,14 @@ def _tar_kind(member: tarfile.TarInfo) -> str | None:
 
 def _unpack_tar(path: Path, writer: _Writer) -> None:
     limits = writer.limits
-    # Headers, padding and pax records ride on top of file data; this slack bounds them.
-    budget = limits.max_bytes + (limits.max_files + 16) * 3 * 512 + (1 << 20)
     member_name = None
     try:
-        raw, tar = _open_tar_stream(path, budget)
+        # Headers, padding and pax records ride on top of file data; the budget bounds them.
+        raw, _, tar = open_tar_stream(path, limits.stream_budget(), deadline=writer.deadline)
         with raw, tar:
             for member in tar:
                 member_name = member.name
-                name = _clean_name(member.name, limits)
+                name = clean_name(member.name, limits)
                 problem = _tar_kind(member)
                 if problem:
                     raise SubmissionArchiveInvalid(
@@ -368,13 +344,14 @@ def _unpack_tar(path: Path, writer: _Writer) -> None:
                 if member.isdir():
                     writer.mkdir(name, member.name)
                     continue
+                writer.claim(member.size, member.name)
                 source = tar.extractfile(member)
                 assert source is not None  # regular files always have a body
                 writer.write(name, member.name, source, executable=bool(member.mode & 0o111))
-    except _StreamBudgetExceeded:
-        raise SubmissionArchiveInvalid(
-            f"the archive unpacks to more than {limits.max_bytes} bytes", member=member_name
-        ) from None
+    except StreamBudgetExceeded:
+        raise _too_big(limits, member_name) from None
+    except StreamDeadlinePassed:
+        raise _too_slow(limits, member_name) from None
     except (tarfile.TarError, EOFError, OSError, zipfile.BadZipFile) as exc:
         raise SubmissionArchiveInvalid(f"the tar archive is damaged ({exc})", member=member_name) from None
 
@@ -418,17 +395,22 @@ def command_of(root: Path) -> tuple[str, ...]:
 
 
 def unpack_submission(
-    archive: Path | str, dest: Path | str, *, limits: ArchiveLimits = ArchiveLimits()
+    archive: Path | str,
+    dest: Path | str,
+    *,
+    limits: ArchiveLimits = ArchiveLimits(),
+    archive_format: ArchiveFormat | None = None,
 ) -> tuple[str, ...]:
     """Unpack a code submission into ``dest`` and return the command that runs it.
 
     ``dest`` must not exist or be empty. On any refusal it is left empty and
     :class:`SubmissionArchiveInvalid` says which member broke which rule. A ``docker save``
     archive is refused here: the caller should check :func:`detect_archive` first and load it
-    with :func:`sandbox.images.load_image_archive`.
+    with :func:`sandbox.images.load_image_archive`. ``archive_format`` is what that check
+    returned, so the archive is recognised once; without it, it is recognised here.
     """
     archive, dest = Path(archive), Path(dest)
-    fmt = detect_archive(archive)
+    fmt = archive_format or detect_archive(archive, limits=limits)
     if fmt is ArchiveFormat.DOCKER_IMAGE:
         raise SubmissionArchiveInvalid("this is a Docker image archive, not a code archive")
     dest.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -449,12 +431,17 @@ def unpack_submission(
 
 
 def unpack_archive(
-    archive: Path | str, dest: Path | str, *, limits: ArchiveLimits = ArchiveLimits()
+    archive: Path | str,
+    dest: Path | str,
+    *,
+    limits: ArchiveLimits = ArchiveLimits(),
+    archive_format: ArchiveFormat | None = None,
 ) -> None:
     """Unpack any zip or tar(.gz) — a competition bundle, say — with the same safety checks as a
-    submission, but without asking for ``main.py``. ``dest`` must not exist or be empty."""
+    submission, but without asking for ``main.py``. ``dest`` must not exist or be empty;
+    ``archive_format`` as for :func:`unpack_submission`."""
     archive, dest = Path(archive), Path(dest)
-    fmt = detect_archive(archive)
+    fmt = archive_format or detect_archive(archive, limits=limits)
     if fmt is ArchiveFormat.DOCKER_IMAGE:
         raise SubmissionArchiveInvalid("this is a Docker image archive, not a zip or tar of files")
     dest.mkdir(mode=0o755, parents=True, exist_ok=True)

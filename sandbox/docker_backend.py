@@ -6,7 +6,9 @@ container makes five on its way, a cold one seven, removal not counted):
 1. ``create_container`` + ``start``, usually done ahead of the run for a spare container
    (:mod:`sandbox.docker_spares`): the container's PID 1 is the engine's own ``docker-init``
    (a static binary from the host, so trusted even in an image submission) keeping an idle
-   ``sleep infinity`` alive. The program does not run yet. ``/output`` is an anonymous
+   ``sleep infinity`` alive, both as :data:`KEEPER_USER`, a uid of their own: the program
+   (another uid, no capabilities) cannot signal them, so it cannot stop its own container.
+   The program does not run yet. ``/output`` is an anonymous
    tmpfs-backed volume with a size cap, created by the engine with the container. A plain
    ``tmpfs`` mount would be invisible to the archive endpoint (it lives only in the
    container's mount namespace); a tmpfs *volume* is mounted by the engine, so its content
@@ -17,7 +19,8 @@ container makes five on its way, a cold one seven, removal not counted):
    ``exec_inspect``; when a background process still holds the stream open, by polling
    ``exec_inspect`` at a slowly growing interval.
 4. ``pause``: the freezer stops every process the program left behind at once, so nothing
-   runs or writes after the run ended. Peak memory and OOM kills are read from the container's
+   runs or writes after the run ended. A container that is no longer running by then was
+   stopped from outside (``docker kill``, an engine restart): an infrastructure failure. Peak memory and OOM kills are read from the container's
    memory cgroup, then ``/output`` is read from the paused container: in place on the host
    where the engine is local (``inspect`` gives the volume's mount point; see
    :func:`sandbox.output.copy_output_dir`), else through ``get_archive``.
@@ -52,6 +55,9 @@ LABEL = "org.anomed-arena.sandbox"  # every container and volume this backend cr
 LABEL_RUN = "org.anomed-arena.run"
 LABEL_DEADLINE = "org.anomed-arena.deadline"  # epoch seconds after which it is surely a leftover
 RUN_USER = "65534:65534"
+# The container's init and keeper run as another unprivileged uid than the program: without
+# CAP_KILL a process may signal only its own uid's, so the program cannot end its container.
+KEEPER_USER = "65533:65533"
 KEEPER = ("sleep", "infinity")
 _MIB = 1024 * 1024
 _POLL_FIRST = 0.05  # exec_inspect while the stream is open: its end is the usual signal
@@ -119,7 +125,7 @@ def container_kwargs(
         # an empty list would mean "the image's": so the keeper is the entrypoint itself.
         "entrypoint": list(keeper[:1]),
         "command": list(keeper[1:]),
-        "user": RUN_USER,
+        "user": KEEPER_USER,  # the program is exec'd as RUN_USER
         "environment": dict(spec.env),
         "labels": labels,
         "hostname": "sandbox",
@@ -367,7 +373,16 @@ class DockerBackend:
                     self._reap(container, folder)
                     container = folder = None
             if exec_id is None:
-                container = self._start_container(spec, uuid.uuid4().hex[:16])
+                try:
+                    container = self._start_container(spec, uuid.uuid4().hex[:16])
+                except docker.errors.APIError as exc:
+                    # 400: the engine refuses this image for this container (a file where the
+                    # sandbox mounts a folder, say); for a team's image that is the team's.
+                    if spec.use_image_entrypoint and exc.status_code == 400:
+                        raise _ProgramCannotStart(
+                            f"the engine cannot start a container from the image: {_engine_reason(exc)}"
+                        ) from None
+                    raise
                 try:
                     exec_id = api.exec_create(container, command, user=RUN_USER, workdir=workdir)["Id"]
                 except docker.errors.APIError as exc:
@@ -398,7 +413,13 @@ class DockerBackend:
                 )
             # Freeze whatever the program left running: from here on nothing in the
             # container executes, so /output cannot change while it is read.
-            api.pause(container)
+            try:
+                api.pause(container)
+            except docker.errors.APIError:
+                if _still_running(api, container):
+                    raise
+                # Its keeper is gone, which the program cannot do (another uid): killed from outside.
+                raise DockerUnavailable("the sandbox container was stopped from outside during the run") from None
             oom_kills, peak = self._memory(container, api)
             source = self._output_on_host(api, container)
             if source is not None:
@@ -577,6 +598,20 @@ def _read_kv(path: Path) -> dict[str, int]:
         if value.strip().lstrip("-").isdigit():
             values[key] = int(value)
     return values
+
+
+def _engine_reason(exc) -> str:
+    text = str(getattr(exc, "explanation", None) or exc)
+    return text.strip().splitlines()[0][:300] if text.strip() else "no reason given"
+
+
+def _still_running(api, container_id: str) -> bool:
+    import docker.errors
+
+    try:
+        return bool(api.inspect_container(container_id)["State"]["Running"])
+    except docker.errors.NotFound:
+        return False
 
 
 def _quietly(fn, **kwargs) -> None:

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .archive import (
+from .streams import (
     ArchiveLimits,
+    BoundedReader,
     SafeTarInfo,
+    StreamBudgetExceeded,
     SubmissionArchiveInvalid,
-    _BoundedReader,
-    _clean_name,
-    _StreamBudgetExceeded,
+    clean_name,
 )
 
 _CHUNK = 1 << 16
@@ -80,8 +80,8 @@ def copy_output_tar(
         stream = io.BufferedReader(_IterStream(stream), buffer_size=_CHUNK)  # type: ignore[arg-type]
     # The stream is at most the payload plus headers and padding; anything beyond is refused
     # before tarfile can buffer it (a forged pax record would otherwise be read whole).
-    budget = max_bytes + (max_files + 64) * 3 * 512 + (1 << 20)
-    bounded = _BoundedReader(stream, budget)  # type: ignore[arg-type]
+    budget = ArchiveLimits(max_bytes=max_bytes).stream_budget(max_files + 48)
+    bounded = BoundedReader(stream, budget)  # type: ignore[arg-type]
     result = OutputCopy()
     total = 0
     names_limits = ArchiveLimits()
@@ -94,7 +94,7 @@ def copy_output_tar(
                 if not rel:
                     continue
                 try:
-                    name = _clean_name(rel, names_limits)
+                    name = clean_name(rel, names_limits)
                 except SubmissionArchiveInvalid:
                     result.skipped.append(rel)
                     continue
@@ -134,7 +134,7 @@ def copy_output_tar(
                 result.files[name] = written
                 if result.truncated:
                     break
-    except _StreamBudgetExceeded:
+    except StreamBudgetExceeded:
         result.truncated = True
     except (tarfile.TarError, EOFError, FileExistsError, SubmissionArchiveInvalid) as exc:
         if bounded.consumed == 0:
@@ -194,7 +194,7 @@ def _copy_folder(fd: int, prefix: str, dest: Path, device: int, names_limits: Ar
                 return
             raw = prefix + entry.name
             try:
-                name = _clean_name(raw, names_limits)
+                name = clean_name(raw, names_limits)
             except SubmissionArchiveInvalid:
                 result.skipped.append(raw)
                 continue

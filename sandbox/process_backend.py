@@ -12,8 +12,11 @@ Two ways in, chosen by :func:`ProcessBackend.method`:
 - ``unshare`` otherwise, root only: new mount, pid, network, ipc and uts namespaces in which
   ``sandbox_init`` builds the filesystem view itself, pivots into it and drops to uid 65534.
 
-In both, ``sandbox_init`` runs the program, kills what it leaves behind and streams /output
-back on a pipe; the host keeps the wall clock and kills the whole process group on timeout.
+In both, ``sandbox_init`` is the namespace's PID 1, out of the program's reach (see its
+docstring): it runs the program, kills what it leaves behind, streams /output back on one pipe
+and reports the program's exit status on another. The host keeps the wall clock and kills the
+whole process group on timeout; a sandbox that ends with no status record was stopped from
+outside the run (an infrastructure failure), never by the program.
 """
 
 from __future__ import annotations
@@ -153,6 +156,8 @@ class ProcessBackend:
         input_dir = str(Path(spec.input_dir).resolve())
         out_pipe = os.pipe()
         config["output_fd"] = out_pipe[1]
+        status_pipe = os.pipe()
+        config["status_fd"] = status_pipe[1]
         with tempfile.TemporaryDirectory(prefix="arena-proc-") as scratch:
             if method == "bwrap":
                 preexec = None
@@ -164,7 +169,7 @@ class ProcessBackend:
             else:
                 argv, fds = self._unshare_argv(spec, config, submission, input_dir, scratch)
                 preexec = None
-            return self._execute(spec, argv, fds, preexec, output_dir, out_pipe)
+            return self._execute(spec, argv, fds, preexec, output_dir, out_pipe, status_pipe)
 
     def _bwrap_argv(self, spec, config, submission, input_dir):
         limits = spec.limits
@@ -177,7 +182,10 @@ class ProcessBackend:
             data_fds.append(read)
             return str(read)
 
+        # --as-pid-1: sandbox_init itself is the namespace's init, which the kernel shields from
+        # the program's signals; bubblewrap's own reaper in its place would not be.
         argv = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+                "--as-pid-1",
                 "--hostname", "sandbox", "--clearenv", "--cap-drop", "ALL"]
         for path in _SYSTEM_DIRS:
             if os.path.islink(path):
@@ -221,22 +229,24 @@ class ProcessBackend:
                 "--", SYSTEM_PYTHON, "-I", "-S", str(INIT_SOURCE), json.dumps(config), "--", *spec.command]
         return argv, []
 
-    def _execute(self, spec: RunSpec, argv, fds, preexec, output_dir: Path, out_pipe) -> RunResult:
+    def _execute(self, spec: RunSpec, argv, fds, preexec, output_dir: Path, out_pipe, status_pipe) -> RunResult:
         limits = spec.limits
         out_read, out_write = out_pipe
+        status_read, status_write = status_pipe
         started = time.monotonic()
         try:
             # The /output channel and the data fds for bwrap must survive into the sandbox.
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(out_write, *fds), preexec_fn=preexec,
+                pass_fds=(out_write, status_write, *fds), preexec_fn=preexec,
                 start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
             )
         except OSError as exc:
-            for fd in (out_read, out_write, *fds):
+            for fd in (out_read, out_write, status_read, status_write, *fds):
                 os.close(fd)
             return _infrastructure(f"the process sandbox could not start: {exc}")
         os.close(out_write)
+        os.close(status_write)
         for fd in fds:
             os.close(fd)
         stdout = _Capped(proc.stdout, limits.log_bytes)
@@ -266,10 +276,19 @@ class ProcessBackend:
             pass
         waiter.join()
         _, status, rusage = waited["r"]
-        exit_code = os.waitstatus_to_exitcode(status)
-        proc.returncode = exit_code  # reaped here; keeps Popen from waiting on a gone pid
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keeps Popen from waiting on a gone pid
+        reported = _status_record(status_read)
         for thread in (stdout, stderr, reader):
             thread.join(timeout=5)
+        if not timed_out and reported is None:
+            # The init always reports before it exits, and the program cannot stop it: the
+            # sandbox was killed from outside (an operator, the host's OOM killer, a shutdown).
+            _clear(output_dir)
+            return _infrastructure(
+                f"the sandbox was stopped from outside before the program's end was reported, or could "
+                f"not start (sandbox exit status {proc.returncode})", wall_seconds=wall,
+                stderr=bytes(stderr.data).decode("utf-8", errors="replace"))
+        exit_code = reported
         peak = rusage.ru_maxrss * 1024 or None
         err_text = bytes(stderr.data).decode("utf-8", errors="replace")
         copied = copied_box.get("copy")
@@ -336,9 +355,23 @@ def _clear(directory: Path) -> None:
             child.unlink(missing_ok=True)
 
 
-def _infrastructure(message: str) -> RunResult:
+def _status_record(fd: int) -> int | None:
+    """The program's exit status as the sandbox's init reported it, or None without a report.
+
+    Read once the sandbox has exited, so every writer is gone and the read cannot block.
+    """
+    try:
+        with os.fdopen(fd, "rb") as pipe:
+            data = pipe.read(4096)
+        status = json.loads(data)["status"] if data else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return status if isinstance(status, int) else None
+
+
+def _infrastructure(message: str, *, wall_seconds: float = 0.0, stderr: str = "") -> RunResult:
     return RunResult(
         failure=FailureClass.INFRASTRUCTURE, message=message, exit_code=None, timed_out=False,
-        oom_killed=False, wall_seconds=0.0, peak_memory_bytes=None, stdout="", stderr="",
+        oom_killed=False, wall_seconds=wall_seconds, peak_memory_bytes=None, stdout="", stderr=stderr,
         logs_truncated=False, output_files={}, output_truncated=False, backend="process",
     )

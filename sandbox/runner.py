@@ -15,7 +15,9 @@ _instances: dict[str, object] = {}
 os.register_at_fork(after_in_child=_instances.clear)
 
 
-def _backend(name: str):
+def backend_instance(name: str):
+    """This process's instance of the backend ``name`` (``docker`` or ``process``), for callers
+    that wait on its background work (``wait_for_cleanup``) or ask what it can do (``method``)."""
     # One instance per backend per process: the Docker client keeps its connection pool and
     # the engine's cgroup layout, which saves round trips on every run.
     if name not in _instances:
@@ -38,9 +40,9 @@ def available_backends(image: str | None = None) -> list[str]:
     ``docker`` counts only when an engine answers (and, with ``image``, has that image).
     """
     found = []
-    if _backend("docker").available(image):  # type: ignore[attr-defined]
+    if backend_instance("docker").available(image):  # type: ignore[attr-defined]
         found.append("docker")
-    if _backend("process").available():  # type: ignore[attr-defined]
+    if backend_instance("process").available():  # type: ignore[attr-defined]
         found.append("process")
     return found
 
@@ -50,7 +52,7 @@ def choose_backend(spec: RunSpec, backend: str | None = None) -> str:
         if backend not in BACKENDS:
             raise ValueError(f"unknown sandbox backend {backend!r}; known: {', '.join(BACKENDS)}")
         return backend
-    if _backend("docker").available(spec.image):  # type: ignore[attr-defined]
+    if backend_instance("docker").available(spec.image):  # type: ignore[attr-defined]
         return "docker"
     return "process"
 
@@ -65,4 +67,4 @@ def run(spec: RunSpec, *, output_dir: Path, backend: str | None = None) -> RunRe
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     name = choose_backend(spec, backend)
-    return _backend(name).run(spec, output_dir=output_dir)  # type: ignore[attr-defined]
+    return backend_instance(name).run(spec, output_dir=output_dir)  # type: ignore[attr-defined]

@@ -8,15 +8,21 @@ Invoked as ``python3 -I sandbox_init.py CONFIG_JSON -- ARGV...``. It
 1. (``unshare`` mode only, as root in fresh mount/pid/net/ipc/uts namespaces) brings the
    namespace's loopback up, builds the minimal filesystem view that bubblewrap would otherwise
    build, pivots into it and drops to the run user with ``no_new_privs``;
-2. runs ARGV with resource limits in the child only (so this init can still do step 4);
+2. runs ARGV with resource limits in the child only (so this init can still do step 4), in a
+   session of its own, reaping whatever else ends in the namespace meanwhile;
 3. when the program ends, SIGKILLs every process the run user has left in the namespace
    (``kill(-1)``), so nothing outlives the run or writes to /output afterwards;
 4. writes /output as a tar stream to the inherited descriptor ``output_fd``, which the host parses within caps;
-5. exits with the program's status (128 + signal number when a signal ended it).
+5. writes the program's status to the inherited descriptor ``status_fd`` and exits with it
+   (128 + signal number when a signal ended it).
 
-The program runs as the same uid as this init, so it could interfere with it (signal it,
-write to its output descriptor through /proc). That gains nothing: the host treats the tar stream as
-untrusted, enforces the wall-time limit itself and tears the whole namespace down at the end.
+This init is the namespace's PID 1 (bubblewrap runs it with ``--as-pid-1``, ``unshare --fork``
+makes it so), and it leaves every signal at its default action or ignored: the kernel then
+drops every signal sent to it from inside the namespace, SIGKILL included, although the
+program runs as the same uid. It also marks itself not dumpable, so the program can neither
+trace it nor reach its descriptors through /proc. The program therefore cannot end its own
+sandbox early, and the status record on ``status_fd`` is this init's word: a sandbox that ends
+without one was stopped from outside (the host tells that apart from the program's own end).
 """
 
 import ctypes
@@ -36,6 +42,7 @@ RUN_UID = 65534
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _MNT_DETACH = 2
+_PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 
@@ -142,19 +149,36 @@ def _limits(config):
     return apply
 
 
+def _guard_self():
+    """Make this init unreachable for the program: see the module's docstring."""
+    # Python's own SIGINT handler would make SIGINT deliverable to PID 1; default, it is not.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _check(_libc().prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "not dumpable")
+
+
+def _run(command, config):
+    """Start the program and wait for it, reaping orphans that end meanwhile; its exit status."""
+    child = subprocess.Popen(
+        command, preexec_fn=_limits(config), stdin=subprocess.DEVNULL, close_fds=True,
+        env=config["env"], start_new_session=True,
+    )
+    while True:
+        pid, wait_status = os.waitpid(-1, 0)
+        if pid == child.pid:
+            child.returncode = os.waitstatus_to_exitcode(wait_status)
+            return child.returncode
+
+
 def main(argv):
     config = json.loads(argv[1])
     command = argv[3:]
     out = os.fdopen(config["output_fd"], "wb", closefd=True)
     if config.get("mode") == "unshare":
         build_root(config)
+    _guard_self()
     os.chdir(config.get("workdir", "/submission"))
     try:
-        child = subprocess.Popen(
-            command, preexec_fn=_limits(config), stdin=subprocess.DEVNULL, close_fds=True,
-            env=config["env"],
-        )
-        status = child.wait()
+        status = _run(command, config)
     except OSError as exc:
         print(f"sandbox: cannot start {command[0]!r}: {exc.strerror}", file=sys.stderr)
         status = 127
@@ -172,7 +196,10 @@ def main(argv):
     finally:
         out.close()
     sys.stdout.flush()
-    return 128 - status if status < 0 else status
+    code = 128 - status if status < 0 else status
+    with os.fdopen(config["status_fd"], "w", closefd=True) as record:
+        record.write(json.dumps({"status": code}))
+    return code
 
 
 if __name__ == "__main__":

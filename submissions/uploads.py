@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+import sandbox
 from competitions import filestore
 from competitions.models import Dataset
 from config.api_errors import ApiError
@@ -55,14 +56,28 @@ def upload_check(*, path: Path, filename: str, task: str) -> str:
         _check_csv(path, filename=filename, expected=task_type.output_name)
         return Submission.FILE
 
+    limits = upload_limits()
     try:
-        if archive.detect_archive(path) is archive.ArchiveFormat.DOCKER_IMAGE:
+        # Recognised once, within the limits, before anything else reads the archive.
+        archive_format = archive.detect_archive(path, limits=limits)
+        if archive_format is archive.ArchiveFormat.DOCKER_IMAGE:
+            image_upload_check(path=path)
             return Submission.IMAGE
         with tempfile.TemporaryDirectory(prefix="arena-check-") as scratch:
-            archive.unpack_submission(path, Path(scratch) / "unpacked", limits=upload_limits())
+            archive.unpack_submission(path, Path(scratch) / "unpacked", limits=limits, archive_format=archive_format)
     except archive.SubmissionArchiveInvalid as exc:
         raise ApiError(f"file: {filename}: {exc}") from exc
     return Submission.CODE
+
+
+def image_upload_check(*, path: Path) -> None:
+    """Refuse an image archive the engine would refuse, with the limits its runs load it with.
+
+    The manifest, the config, every layer's content digest and every link are checked here,
+    as for code archives, so a broken image is a 400 now and never a run that fails later.
+    Raises ``ImageArchiveInvalid`` (a ``SubmissionArchiveInvalid``) naming the member.
+    """
+    sandbox.check_image_archive(path, max_bytes=settings.ARENA_MAX_UPLOAD_BYTES)
 
 
 def _check_csv(path: Path, *, filename: str, expected: str) -> None:

@@ -19,10 +19,6 @@ PURE_LAYERS = ("sandbox", "evaluation.metrics")
 # Private names shared inside a package that belongs to another piece of work; each entry is
 # (importing module, imported module, name). The list may only shrink.
 KNOWN_PRIVATE_IMPORTS = {
-    # the stream helpers that sandbox/images.py and sandbox/output.py borrow from sandbox/archive.py
-    # move to a module of their own with the split of sandbox/archive.py
-    *{(module, "sandbox.archive", name) for module in ("sandbox.images", "sandbox.output")
-      for name in ("_BoundedReader", "_clean_name", "_StreamBudgetExceeded")},
     # the metrics package's internals (a package-private module and constant), left as they are
     ("evaluation.metrics.risks._results", "evaluation.metrics.intervals", "_z"),
     ("evaluation.metrics.risks.singling_out", "evaluation.metrics._columns", "_BLOCK_CELLS"),

@@ -64,9 +64,9 @@ def _sandbox_leftovers(submission_id: int) -> list:
     """Containers and volumes of this submission's runs still on the engine."""
     import docker
 
-    from sandbox.runner import _backend
+    from sandbox.runner import backend_instance
 
-    _backend("docker").wait_for_cleanup()  # removal runs in the background after each run
+    backend_instance("docker").wait_for_cleanup()  # removal runs in the background after each run
     client = docker.from_env()
     selector = {"label": f"arena.submission={submission_id}"}
     return client.containers.list(all=True, filters=selector) + client.volumes.list(filters=selector)

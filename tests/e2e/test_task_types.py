@@ -117,9 +117,9 @@ def inline_docker(settings, docker_ready):
     settings.ARENA_EVALUATION_MODE = "inline"
     settings.ARENA_SANDBOX_BACKEND = "docker"
     yield
-    from sandbox.runner import _backend
+    from sandbox.runner import backend_instance
 
-    _backend("docker").wait_for_cleanup()  # containers are removed in the background: leave none behind
+    backend_instance("docker").wait_for_cleanup()  # containers are removed in the background: leave none behind
 
 
 @pytest.fixture

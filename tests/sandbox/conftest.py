@@ -19,7 +19,7 @@ import sandbox
 from sandbox import RUNTIME_IMAGE, Limits, RunResult, RunSpec
 from sandbox.docker_backend import LABEL
 from sandbox.process_backend import ProcessBackend
-from sandbox.runner import _backend
+from sandbox.runner import backend_instance
 
 SMALL = Limits(wall_seconds=5, memory_mb=256, cpus=1.0, pids=64, open_files=256,
                output_mb=4, tmp_mb=8, log_bytes=64 * 1024)
@@ -71,15 +71,15 @@ def backend(request, monkeypatch) -> str:
     missing), which needs root."""
     if request.param.startswith("docker"):
         request.getfixturevalue("docker_engine")
-        monkeypatch.setattr(_backend("docker"), "_use_spares", request.param == "docker")
+        monkeypatch.setattr(backend_instance("docker"), "_use_spares", request.param == "docker")
         if request.param == "docker-cold":  # and /output through the archive endpoint, as for a remote engine
-            monkeypatch.setattr(_backend("docker"), "_output_on_host", lambda api, container: None)
+            monkeypatch.setattr(backend_instance("docker"), "_output_on_host", lambda api, container: None)
         return "docker"
     request.getfixturevalue("process_ready")
     if request.param == "process-unshare":
         if os.geteuid() != 0:
             pytest.skip("the unshare fallback needs root")
-        monkeypatch.setattr(_backend("process"), "_method", "unshare")
+        monkeypatch.setattr(backend_instance("process"), "_method", "unshare")
     return "process"
 
 
@@ -119,7 +119,7 @@ class Runner:
                             "ARENA_OUTPUT": "/output", "ARENA_SEED": "1", **(env or {})},
                        limits=limits, image=RUNTIME_IMAGE,
                        labels={"org.anomed-arena.test": self.test_label})
-        docker = _backend("docker")
+        docker = backend_instance("docker")
         if self.backend == "docker" and docker._use_spares:
             docker._spare_pool().replenish(spec)  # every run of the ``docker`` param in a spare
         return sandbox.run(spec, output_dir=self.output_dir, backend=self.backend)
@@ -152,7 +152,7 @@ def run(backend, tmp_path):
         import docker
 
         client = docker.from_env()
-        _backend("docker").wait_for_cleanup()
+        backend_instance("docker").wait_for_cleanup()
         assert leftovers(client, runner) == []
 
 

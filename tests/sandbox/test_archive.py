@@ -145,7 +145,8 @@ def test_tar_gz_bomb_stops_at_the_limit_while_streaming(tmp_path):
     assert archive.stat().st_size < 1 << 20
     with pytest.raises(SubmissionArchiveInvalid, match="more than 1048576 bytes"):
         unpack_submission(archive, tmp_path / "out", limits=ArchiveLimits(max_bytes=1 << 20))
-    assert list((tmp_path / "out").iterdir()) == []
+    # Refused while the format was recognised, from the member's header: nothing was written.
+    assert not (tmp_path / "out").exists()
 
 
 def test_zip_bomb_with_lying_header_stops_at_the_limit(tmp_path):
@@ -205,4 +206,65 @@ def test_docker_save_layout_is_detected_as_an_image(tmp_path):
     ], gz=False)
     assert detect_archive(archive) is ArchiveFormat.DOCKER_IMAGE
     with pytest.raises(SubmissionArchiveInvalid, match="Docker image archive"):
+        unpack_submission(archive, tmp_path / "out")
+
+
+# ----------------------------------------------------------------- recognised once, within budget
+
+
+def _claiming_tgz(path: Path, members: list[tuple[str, int]], body: int = 1 << 20) -> Path:
+    """A tar.gz whose headers claim the given sizes; only ``body`` bytes of each are written
+    (a reader that trusts the claims never reads on to find out)."""
+    with gzip.open(path, "wb") as gz:
+        for name, size in members:
+            info = tarfile.TarInfo(name)
+            info.size = size
+            gz.write(info.tobuf(format=tarfile.GNU_FORMAT))
+            gz.write(b"\0" * min(size, body))
+    return path
+
+
+def test_a_member_claiming_more_than_the_limit_is_refused_from_its_header(tmp_path):
+    # The reported bomb: one member of 10 GiB. Refused on its header, before its body is read.
+    archive = _claiming_tgz(tmp_path / "bomb.tgz", [("main.py", 10 << 30)])
+    with pytest.raises(SubmissionArchiveInvalid, match="more than 1048576 bytes: its headers claim 10737418240") as err:
+        detect_archive(archive, limits=ArchiveLimits(max_bytes=1 << 20))
+    assert err.value.member == "main.py"
+
+
+def test_claims_of_many_members_add_up(tmp_path):
+    archive = _claiming_tgz(tmp_path / "bomb.tgz", [(f"part{i}", 600_064) for i in range(4)], body=600_064)
+    with pytest.raises(SubmissionArchiveInvalid, match="its headers claim 1200128 bytes") as err:
+        unpack_submission(archive, tmp_path / "out", limits=ArchiveLimits(max_bytes=1 << 20))
+    assert err.value.member == "part1"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_header_flood_is_refused_while_recognising_the_archive(tmp_path):
+    archive = _claiming_tgz(tmp_path / "flood.tgz", [(f"f{i}", 0) for i in range(50)])
+    with pytest.raises(SubmissionArchiveInvalid, match="more than 10 files and directories"):
+        detect_archive(archive, limits=ArchiveLimits(max_files=10))
+
+
+def test_reading_past_the_deadline_is_refused_naming_the_limit(tmp_path):
+    archive = _claiming_tgz(tmp_path / "slow.tgz", [("main.py", 4096)])
+    with pytest.raises(SubmissionArchiveInvalid, match="took longer than the limit of 0 s"):
+        detect_archive(archive, limits=ArchiveLimits(max_seconds=0))
+
+
+def test_a_zip_whose_members_claim_more_than_the_limit_is_refused_before_inflating(tmp_path):
+    archive = make_zip(tmp_path / "bomb.zip", {f"part{i}": b"\0" * 400_000 for i in range(3)})
+    with pytest.raises(SubmissionArchiveInvalid, match="its headers claim 1200000 bytes"):
+        unpack_submission(archive, tmp_path / "out", limits=ArchiveLimits(max_bytes=1 << 20))
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_zip_entry_flood_is_refused_from_its_end_record(tmp_path, monkeypatch):
+    archive = make_zip(tmp_path / "flood.zip", {f"f{i}": b"" for i in range(70_000)})  # a zip64 count
+
+    def parse(*args, **kwargs):
+        raise AssertionError("zipfile parsed the central directory of a zip with too many entries")
+
+    monkeypatch.setattr(zipfile, "ZipFile", parse)
+    with pytest.raises(SubmissionArchiveInvalid, match="more than 10000 files"):
         unpack_submission(archive, tmp_path / "out")

@@ -22,7 +22,8 @@ def test_every_restriction_of_the_contract_is_set():
                               run_id="r1", now=1000.0)
     # No network: the engine's networking is left out, the runtime gives a namespace with lo only.
     assert kwargs["network_mode"] == "none" and kwargs["network_disabled"] is True
-    assert kwargs["user"] == "65534:65534"
+    # The init and keeper run as a uid of their own: the program (exec'd as 65534) cannot signal them.
+    assert kwargs["user"] == "65533:65533" and kwargs["init"] is True
     assert kwargs["read_only"] is True
     assert kwargs["cap_drop"] == ["ALL"]
     assert kwargs["security_opt"] == ["no-new-privileges"]

@@ -8,7 +8,10 @@ works right after and no container or volume is left over.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import textwrap
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import FailureClass
-from sandbox.runner import _backend
+from sandbox.runner import backend_instance
 
 from .conftest import SMALL
 
@@ -441,7 +444,101 @@ def test_no_privilege_setuid_capabilities_or_raw_sockets(run):
         assert outcome[name] != "allowed", name
     # The unshare fallback cannot forbid new user namespaces (bubblewrap's --disable-userns
     # does): a known gap, listed in sandbox/README.md. Everything else holds there too.
-    if not (run.backend == "process" and _backend("process").method() == "unshare"):
+    if not (run.backend == "process" and backend_instance("process").method() == "unshare"):
         assert outcome["unshare"] != "allowed"
     for name in ("cmd:ping", "cmd:mount", "cmd:su"):
         assert outcome[name] != 0, (name, outcome[name])
+
+
+# --------------------------------------------------------------------------- ending one's own run
+
+# Each attack tries to stop the sandbox around the program (its init, the keeper that holds a
+# container open, their process group). Had one worked, the run would end as an
+# infrastructure failure: retried and never charged, so a program could fail for free at will.
+SANDBOX_KILLS = {
+    "kill pid 1": "os.kill(1, signal.SIGTERM)\nos.kill(1, signal.SIGKILL)",
+    "kill -1": "os.kill(-1, signal.SIGKILL)",
+    "kill the keeper by pid scan": """
+        for pid in [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGKILL)
+                print('signalled', pid)
+            except OSError:
+                pass""",
+    "signal the process groups": """
+        for pid in [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]:
+            try:
+                group = os.getpgid(pid)
+                if group > 0 and group != os.getpgid(0):
+                    os.killpg(group, signal.SIGKILL)
+                    print('signalled group', group)
+            except OSError:
+                pass""",
+}
+
+
+@pytest.mark.parametrize("attack", list(SANDBOX_KILLS))
+def test_program_cannot_stop_its_own_sandbox_and_is_charged(run, attack):
+    attempt = textwrap.indent(textwrap.dedent(SANDBOX_KILLS[attack]).strip(), "    ")
+    result = run(
+        "import os, signal, sys, time\n"
+        "open('/output/before.txt', 'w').write('x')\n"
+        "try:\n"
+        f"{attempt}\n"
+        "except OSError as exc:\n"
+        "    print('refused:', type(exc).__name__)\n"
+        "time.sleep(1)  # a container or namespace whose init died would take the program with it\n"
+        "print('still running')\n"
+        "sys.exit(3)\n"
+    )
+    # The program's own failure, charged to it; its sandbox ended in order (the output came back).
+    assert result.failure is FailureClass.EXIT_CODE, (result.failure, result.message, result.stdout, result.stderr)
+    assert result.exit_code == 3 and "still running" in result.stdout
+    assert result.output_files == {"before.txt": 1}
+
+
+def _kill_sandbox_from_outside(backend: str, marker: str, deadline: float) -> bool:
+    """Kill, as an operator or a crashing host would, the sandbox whose program has ``marker``
+    among its arguments: the container (docker) or the namespace's init (process)."""
+    while time.monotonic() < deadline:
+        if backend == "docker":
+            import docker
+
+            client = docker.from_env()
+            for container in client.containers.list(filters={"label": "org.anomed-arena.sandbox"}):
+                try:
+                    processes = client.api.top(container.id)["Processes"] or []
+                except docker.errors.APIError:
+                    continue
+                if any(marker in " ".join(row) for row in processes):
+                    client.api.kill(container.id)
+                    return True
+        else:
+            for pid in os.listdir("/proc"):
+                try:
+                    argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"sandbox_init" in argv and marker.encode() in argv:
+                    os.kill(int(pid), signal.SIGKILL)
+                    return True
+        time.sleep(0.1)
+    return False
+
+
+def test_sandbox_killed_from_outside_is_an_infrastructure_failure(run, backend, canary):
+    killed: dict = {}
+    killer = threading.Thread(
+        target=lambda: killed.setdefault("done", _kill_sandbox_from_outside(backend, canary, time.monotonic() + 20)))
+    killer.start()
+    result = run("""
+        import time
+        open('/output/partial.txt', 'w').write('x')
+        time.sleep(30)
+    """, command=("python3", "main.py", canary), limits=replace(SMALL, wall_seconds=40))
+    killer.join()
+    assert killed["done"], "the sandbox was not found to kill"
+    assert result.failure is FailureClass.INFRASTRUCTURE, (result.failure, result.message, result.stderr)
+    assert "from outside" in result.message
+    assert result.output_files == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import json
 import tarfile
@@ -10,9 +12,17 @@ from pathlib import Path
 import pytest
 
 import sandbox
-from sandbox import FailureClass, ImageArchiveInvalid, Limits, RunSpec, load_image_archive, remove_image
+from sandbox import (
+    FailureClass,
+    ImageArchiveInvalid,
+    Limits,
+    RunSpec,
+    check_image_archive,
+    load_image_archive,
+    remove_image,
+)
 from sandbox.images import SUBMISSION_REPOSITORY
-from sandbox.runner import _backend
+from sandbox.runner import backend_instance
 
 from .conftest import RUNTIME_IMAGE
 
@@ -28,11 +38,15 @@ def _layer(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def image_archive(path: Path, *, manifest=None, layers=None, extra=()) -> Path:
-    """A `docker save`-shaped archive built by hand (classic layout)."""
+def image_archive(path: Path, *, manifest=None, layers=None, extra=(), diff_ids=None, config_extra=None,
+                  config_bytes=None) -> Path:
+    """A `docker save`-shaped archive built by hand (classic layout); the config lists the
+    layers' digests unless ``diff_ids`` says otherwise."""
     layers = layers if layers is not None else {"l1/layer.tar": _layer({"hello": b"hi"})}
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/hello"]},
-                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    if diff_ids is None:
+        diff_ids = ["sha256:" + hashlib.sha256(data).hexdigest() for data in layers.values()]
+    config = config_bytes or json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/hello"]},
+                                         "rootfs": {"type": "layers", "diff_ids": diff_ids}, **(config_extra or {})}).encode()
     if manifest is None:
         manifest = [{"Config": "config.json", "RepoTags": ["evil:latest"], "Layers": list(layers)}]
     with tarfile.open(path, "w") as tar:
@@ -100,6 +114,98 @@ def test_layer_content_over_the_unpacked_limit_is_refused(tmp_path):
     with pytest.raises(ImageArchiveInvalid, match="unpacks to more than") as err:
         load_image_archive(image_archive(tmp_path / "i.tar", layers=layers), max_unpacked_bytes=100_000)
     assert err.value.member == "l1/layer.tar"
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_a_well_formed_archive_passes_the_check(tmp_path):
+    layers = {"l1/layer.tar": _layer({"a": b"1"}), "l2/layer.tar": _layer({"b": b"2"})}
+    check_image_archive(image_archive(tmp_path / "i.tar", layers=layers))
+
+
+def test_an_empty_layer_passes_the_check(tmp_path):
+    # What a build step that changes nothing leaves: a tar of end blocks only.
+    layers = {"l1/layer.tar": _layer({"a": b"1"}), "l2/layer.tar": b"\0" * 1024}
+    check_image_archive(image_archive(tmp_path / "i.tar", layers=layers))
+
+
+def test_a_layer_that_does_not_match_the_config_is_refused(tmp_path):
+    # The reported attack: a manifest whose layer is not the one the config describes.
+    layers = {"l1/layer.tar": _layer({"a": b"1"})}
+    archive = image_archive(tmp_path / "i.tar", layers=layers, diff_ids=[_digest(_layer({"other": b"x"}))])
+    with pytest.raises(ImageArchiveInvalid, match="does not match the config") as err:
+        check_image_archive(archive)
+    assert err.value.member == "l1/layer.tar"
+
+
+def test_layers_listed_in_another_order_than_the_config_are_refused(tmp_path):
+    layers = {"l1/layer.tar": _layer({"a": b"1"}), "l2/layer.tar": _layer({"b": b"2"})}
+    archive = image_archive(tmp_path / "i.tar", layers=layers, diff_ids=[_digest(layers["l2/layer.tar"]),
+                                                                         _digest(layers["l1/layer.tar"])])
+    with pytest.raises(ImageArchiveInvalid, match="layer 1 of manifest.json does not match"):
+        check_image_archive(archive)
+
+
+def test_a_manifest_listing_more_layers_than_the_config_is_refused(tmp_path):
+    layers = {"l1/layer.tar": _layer({"a": b"1"}), "l2/layer.tar": _layer({"b": b"2"})}
+    archive = image_archive(tmp_path / "i.tar", layers=layers, diff_ids=[_digest(layers["l1/layer.tar"])])
+    with pytest.raises(ImageArchiveInvalid, match="lists 2 layers, but the config config.json lists 1") as err:
+        check_image_archive(archive)
+    assert err.value.member == "manifest.json"
+
+
+@pytest.mark.parametrize("config, problem", [
+    (b"not json", "not valid JSON"),
+    (json.dumps({"os": "linux"}).encode(), "'rootfs.diff_ids' must be a list"),
+    (json.dumps({"rootfs": {"diff_ids": ["md5:abc"]}}).encode(), "'rootfs.diff_ids' must be a list"),
+    (json.dumps(["not", "an", "object"]).encode(), "a JSON object"),
+    (json.dumps({"os": "windows", "rootfs": {"diff_ids": []}}).encode(), "an image for 'windows'"),
+])
+def test_a_config_without_layer_digests_is_refused(tmp_path, config, problem):
+    with pytest.raises(ImageArchiveInvalid, match=problem):
+        check_image_archive(image_archive(tmp_path / "i.tar", config_bytes=config))
+
+
+def test_an_oci_blob_whose_content_does_not_match_its_name_is_refused(tmp_path):
+    layer = _layer({"a": b"1"})
+    wrong = "0" * 64
+    manifest = [{"Config": "config.json", "Layers": [f"blobs/sha256/{wrong}"]}]
+    archive = image_archive(tmp_path / "i.tar", layers={f"blobs/sha256/{wrong}": layer}, manifest=manifest)
+    with pytest.raises(ImageArchiveInvalid, match="does not match the digest in its name") as err:
+        check_image_archive(archive)
+    assert err.value.member == f"blobs/sha256/{wrong}"
+
+
+def test_a_link_to_nothing_in_the_archive_is_refused(tmp_path):
+    archive = image_archive(tmp_path / "i.tar", extra=[("l2/layer.tar", {"type": tarfile.SYMTYPE,
+                                                                          "linkname": "../l9/layer.tar"})])
+    with pytest.raises(ImageArchiveInvalid, match="which is no file of the archive") as err:
+        check_image_archive(archive)
+    assert err.value.member == "l2/layer.tar"
+
+
+def test_a_layer_listed_through_a_link_is_followed(tmp_path):
+    # `docker save` writes a layer shared by two images once, and links the second name to it.
+    layer = _layer({"a": b"1"})
+    manifest = [{"Config": "config.json", "Layers": ["l2/layer.tar"]}]
+    archive = image_archive(tmp_path / "i.tar", layers={"l1/layer.tar": layer}, manifest=manifest,
+                            diff_ids=[_digest(layer)],
+                            extra=[("l2/layer.tar", {"type": tarfile.SYMTYPE, "linkname": "../l1/layer.tar"})])
+    check_image_archive(archive)
+
+
+def test_a_layer_bomb_is_refused_from_its_headers(tmp_path):
+    # One member claiming 1 TiB inside a gzip layer: refused before its body is read.
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb") as gz:
+        info = tarfile.TarInfo("big")
+        info.size = 1 << 40
+        gz.write(info.tobuf(format=tarfile.GNU_FORMAT))
+        gz.write(b"\0" * (1 << 20))
+    with pytest.raises(ImageArchiveInvalid, match="unpacks to more than"):
+        check_image_archive(image_archive(tmp_path / "i.tar", layers={"l1/layer.tar": buf.getvalue()}))
 
 
 def test_not_an_image_archive_is_refused(tmp_path):
@@ -221,13 +327,27 @@ def test_image_submission_loads_runs_and_is_removed(docker_engine, small_image_a
                              output_dir=tmp_path / "out2", backend="docker")
         assert result.stdout == "entrypoint args: x y\n"
     finally:
-        _backend("docker").wait_for_cleanup()  # the image is in use until its containers go
+        backend_instance("docker").wait_for_cleanup()  # the image is in use until its containers go
         remove_image(image_id)
     import docker
 
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(image_id)
     assert client.images.get(RUNTIME_IMAGE).id == runtime_id
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("config_extra, reason", [
+    ({"created": "not a time"}, "parsing time"),
+    ({"history": [{"empty_layer": False}, {"empty_layer": False}]}, "too many non-empty layers"),
+])
+def test_an_archive_the_engine_refuses_is_the_archives_fault(docker_engine, tmp_path, config_extra, reason):
+    # Consistent enough for the upload check, refused by the engine: the team's failure
+    # (ImageArchiveInvalid, charged), not the SDK's error that made it an infrastructure fault.
+    archive = image_archive(tmp_path / "i.tar", config_extra=config_extra)
+    check_image_archive(archive)
+    with pytest.raises(ImageArchiveInvalid, match=f"the engine refused to load the image: .*{reason}"):
+        load_image_archive(archive, label="refused")
 
 
 @pytest.mark.docker
@@ -241,3 +361,35 @@ def test_image_submission_on_the_process_backend_is_an_infrastructure_failure(tm
     result = sandbox.run(RunSpec(tmp_path, tmp_path, image="x", use_image_entrypoint=True, command=()),
                          output_dir=tmp_path / "o", backend="process")
     assert result.failure is FailureClass.INFRASTRUCTURE
+
+
+@pytest.mark.parametrize("path, problem", [("tmp", "/tmp in the image is not a folder"),
+                                           ("output", "/output in the image is not a folder")])
+def test_a_file_where_the_sandbox_mounts_a_folder_is_refused(tmp_path, path, problem):
+    layers = {"l1/layer.tar": _layer({path: b"a file"})}
+    with pytest.raises(ImageArchiveInvalid, match=problem) as err:
+        check_image_archive(image_archive(tmp_path / "i.tar", layers=layers))
+    assert err.value.member == "l1/layer.tar"
+
+
+@pytest.mark.docker
+def test_an_image_the_engine_cannot_start_is_the_teams_failure(docker_engine, tmp_path, monkeypatch):
+    # Loaded without the upload check (an older upload, say): /tmp is a file, so the engine
+    # refuses the container. The run is the team's failure, not an infrastructure fault.
+    layers = {"l1/layer.tar": _layer({"tmp": b"a file"})}
+    archive = image_archive(tmp_path / "i.tar", layers=layers)
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr("sandbox.images._check_mount_point", lambda entry, layer: None)
+        image_id = load_image_archive(archive, label="cannot-start")
+    try:
+        (tmp_path / "input").mkdir()
+        (tmp_path / "submission").mkdir()
+        result = sandbox.run(RunSpec(tmp_path / "submission", tmp_path / "input", image=image_id, command=("/hello",),
+                                     use_image_entrypoint=True, limits=Limits(wall_seconds=10, memory_mb=128)),
+                             output_dir=tmp_path / "out", backend="docker")
+        assert result.failure is FailureClass.EXIT_CODE, (result.failure, result.message)
+        assert result.message.startswith("the engine cannot start a container from the image:")
+        assert "/tmp" in result.message
+    finally:
+        backend_instance("docker").wait_for_cleanup()
+        remove_image(image_id)

@@ -18,15 +18,15 @@ def test_unknown_backend_is_refused(tmp_path):
 
 def test_docker_is_chosen_when_the_engine_has_the_image(monkeypatch):
     spec = RunSpec(Path("/s"), Path("/i"))
-    monkeypatch.setattr(runner._backend("docker"), "available", lambda image=None: image == spec.image)
+    monkeypatch.setattr(runner.backend_instance("docker"), "available", lambda image=None: image == spec.image)
     assert runner.choose_backend(spec) == "docker"
     assert runner.choose_backend(RunSpec(Path("/s"), Path("/i"), image="other:1")) == "process"
     assert runner.choose_backend(spec, "process") == "process"
 
 
 def test_available_backends_lists_what_works_here(monkeypatch):
-    monkeypatch.setattr(runner._backend("docker"), "available", lambda image=None: False)
-    monkeypatch.setattr(runner._backend("process"), "available", lambda: True)
+    monkeypatch.setattr(runner.backend_instance("docker"), "available", lambda image=None: False)
+    monkeypatch.setattr(runner.backend_instance("process"), "available", lambda: True)
     assert sandbox.available_backends() == ["process"]
 
 
