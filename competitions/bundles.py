@@ -313,7 +313,7 @@ def _check_schema(c: _Checker, raw: Any) -> dict[str, Any]:
             c.error(f"schema.columns[{i}].name", f"column '{name}' is listed twice")
         if name:
             names.add(name)
-            columns.append({"name": name, "type": kind})
+            columns.append({"name": name, "type": kind, **_check_domain(c, col, kind, f"schema.columns[{i}]")})
     if not columns and "columns" in raw:
         c.error("schema.columns", "expected at least one column")
     elif "columns" not in raw:
@@ -336,6 +336,56 @@ def _check_schema(c: _Checker, raw: Any) -> dict[str, Any]:
     if target is not None and target not in names:
         c.error("schema.target", f"'{target}' is not a column of schema.columns")
     return {"id_column": id_column, "columns": columns, "quasi_identifiers": quasi, "sensitive": sensitive, "target": target}
+
+
+def _check_domain(c: _Checker, col: dict, kind: Any, path: str) -> dict[str, Any]:
+    """A column's optional public domain: ``min``/``max`` (numeric, date) or ``categories``.
+
+    It is metadata anyone may know (a code list, a plausible range), never read from the
+    hidden records: differentially private defenses take it as given (docs/bundles.md).
+    """
+    domain: dict[str, Any] = {}
+    if kind in ("numeric", "date"):
+        if "categories" in col:
+            c.error(f"{path}.categories", f"only categorical columns list categories; this one is {kind}")
+        for key in ("min", "max"):
+            if key not in col:
+                continue
+            value = col[key]
+            if kind == "numeric" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                c.error(f"{path}.{key}", f"expected a number, got {_show(value)}")
+            elif kind == "date":
+                value = _iso_date(value)
+                if value is None:
+                    c.error(f"{path}.{key}", f"expected a date like 2025-01-01, got {_show(col[key])}")
+            if value is not None:
+                domain[key] = value
+        if "min" in domain and "max" in domain and domain["min"] >= domain["max"]:
+            c.error(f"{path}.max", f"must be greater than min ({domain['min']}), got {domain['max']}")
+    elif kind == "categorical":
+        for key in ("min", "max"):
+            if key in col:
+                c.error(f"{path}.{key}", "only numeric and date columns have bounds; list categories instead")
+        if "categories" in col:
+            values = col["categories"]
+            if not isinstance(values, list) or not values or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+                c.error(f"{path}.categories", f"expected a non-empty list of values, got {_show(values)}")
+            elif len({str(v) for v in values}) != len(values):
+                c.error(f"{path}.categories", "lists a value twice")
+            else:
+                domain["categories"] = [str(v) for v in values]
+    return domain
+
+
+def _iso_date(value: Any) -> str | None:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
+    return None
 
 
 def _check_data(c: _Checker, raw: Any) -> list[DataSpec]:
