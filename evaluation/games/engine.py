@@ -208,7 +208,9 @@ def _attack_releases(*, pool, target, releases, labels, folds, spec, attack, id_
         out = np.asarray(attack(AttackRound(target=record, population=population, releases=[releases[i] for i in guess], shadow=shadow)), dtype=float)
         cost.attack_seconds += time.perf_counter() - started
         cost.attack_runs += 1
-        if out.shape != (len(guess),) or not np.all(np.isfinite(out)):
-            raise ValueError(f"the attack returned {out.shape[0] if out.ndim else 0} scores for {len(guess)} releases, or non-finite ones")
+        if out.shape != (len(guess),):
+            raise ValueError(f"the attack returned {out.size} scores for {len(guess)} releases")
+        if not np.all(np.isfinite(out)):
+            raise ValueError("the attack returned a score that is not a finite number")
         scores[guess] = np.clip(out, 0.0, 1.0)
     return scores

@@ -96,6 +96,10 @@ def bundle() -> tuple[Bundle, dict]:
                      "Scores each candidate by how much closer it lies to the synthetic data than the population does."),
             Baseline("Density-ratio membership attack", "attack", "density_membership",
                      "Gaussian mixtures on release and population; score is the logistic of their log density ratio."),
+            Baseline("Shadow-model membership attack", "attack", "shadow_membership",
+                     "A random forest learns membership from features of a record against a release, trained on stand-in releases of the population."),
+            Baseline("Column-extreme membership attack", "attack", "extreme_membership",
+                     "One statistic: a candidate extreme in the population on some column is a member when the release holds a value close to its own there."),
         ],
         check_run=False,  # the inputs are public: a check run would repeat the real run
     )

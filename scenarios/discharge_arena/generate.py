@@ -37,7 +37,8 @@ DEFENSES = [
     Baseline("Gaussian copula synthesizer", "defense", "gaussian_copula",
              "Synthetic records from a Gaussian copula over all columns; empirical marginals, Gaussian dependence."),
     Baseline("DP marginals on a tree (ε=1)", "defense", "dp_marginals",
-             "ε = 1 differentially private synthetic data: Laplace-noised 2-way marginals on a privately chosen tree (domain treated as public)."),
+             "ε = 1 differentially private synthetic data (adding or removing one patient; 2ε for replacing one): "
+             "Laplace-noised 2-way marginals on a privately chosen tree, over the columns' public domains from the schema."),
 ]
 ATTACKS = [
     Baseline("Quasi-identifier linkage", "attack", "qi_linkage",
@@ -48,6 +49,13 @@ ATTACKS = [
              task="membership-inference"),
     Baseline("Density-ratio membership attack", "attack", "density_membership",
              "Gaussian mixtures on release and public sample; score is the logistic of their log density ratio.",
+             task="membership-inference"),
+    Baseline("Shadow-model membership attack", "attack", "shadow_membership",
+             "A random forest learns membership from features of a record against a release (nearest-row distance, "
+             "close rows, how extreme the record is and whether the release reaches it), trained on stand-in releases of the public sample.",
+             task="membership-inference"),
+    Baseline("Column-extreme membership attack", "attack", "extreme_membership",
+             "One statistic: a candidate extreme in the population on some column is a member when the release holds a value close to its own there.",
              task="membership-inference"),
     Baseline("Nearest neighbours", "attack", "nn_attribute",
              "Guesses a target's diagnosis as the most common one among the release rows closest on its known columns.",

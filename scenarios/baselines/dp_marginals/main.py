@@ -6,8 +6,8 @@ In the spirit of MST (McKenna, Miklau, Sheldon 2021), simplified:
    (``min``/``max`` for numbers and dates, ``categories`` for categories; docs/bundles.md),
    never from the records. A column that declares nothing has its domain estimated
    privately with ``domain_share`` of ε (split among such columns): numbers and dates by a
-   noisy histogram over fixed power-of-two buckets, whose noisy 1st and 99th percentiles
-   give the range; categories by a stability-based histogram (Laplace counts of the
+   noisy histogram over fixed power-of-two buckets, the range spanning the buckets whose
+   noisy count clears a threshold; categories by a stability-based histogram (Laplace counts of the
    observed values, kept above a threshold; Korolova et al. 2009, Vadhan 2017 §3.3), which
    costs a δ. Values outside the range are clipped to it; unlisted categories count as one
    "other" level that is released as a listed one drawn at random.
@@ -54,7 +54,7 @@ import arena_tables as at
 
 SCORE_SENSITIVITY = 4.0
 COUNT_SHARE = 0.05
-RANGE_QUANTILE = 0.01
+RANGE_MISS = 0.05  # chance that a bucket with no records passes the threshold, all buckets together
 # Fixed, data-independent buckets for a privately estimated range: ±2^k for k in [-8, 40], and 0.
 _POWERS = 2.0 ** np.arange(-8, 41)
 RANGE_EDGES = np.concatenate([-_POWERS[::-1], [0.0], _POWERS])
@@ -69,16 +69,16 @@ def declared_range(column: dict, kind: str) -> tuple[float, float] | None:
 
 
 def private_range(x: np.ndarray, epsilon: float, rng: np.random.Generator) -> tuple[float, float]:
-    """A range holding roughly the middle 98% of ``x``, ε-DP (one record is in one bucket)."""
+    """A range from the lowest to the highest fixed bucket whose Laplace-noised count clears
+    ``ln(buckets / RANGE_MISS) / ε``: ε-DP (one record is in one bucket), and a bucket holding
+    only a few records — an outlier's — is left out with high probability, its values clipped."""
     x = x[np.isfinite(x)]
     counts = np.histogram(np.clip(x, RANGE_EDGES[0], RANGE_EDGES[-1]), bins=RANGE_EDGES)[0]
-    noisy = np.clip(counts + rng.laplace(0, 1 / epsilon, len(counts)), 0, None)
-    cdf = np.cumsum(noisy)
-    if cdf[-1] <= 0:
+    noisy = counts + rng.laplace(0, 1 / epsilon, len(counts))
+    kept = np.flatnonzero(noisy > math.log(len(counts) / RANGE_MISS) / epsilon)
+    if kept.size == 0:
         return 0.0, 1.0
-    first = int(np.searchsorted(cdf, RANGE_QUANTILE * cdf[-1]))
-    last = int(np.searchsorted(cdf, (1 - RANGE_QUANTILE) * cdf[-1]))
-    return float(RANGE_EDGES[first]), float(RANGE_EDGES[min(last, len(counts) - 1) + 1])
+    return float(RANGE_EDGES[kept[0]]), float(RANGE_EDGES[kept[-1] + 1])
 
 
 def private_categories(values: pd.Series, epsilon: float, delta: float, rng: np.random.Generator) -> list[str]:
@@ -190,7 +190,7 @@ def select_tree(cols: list[Discretised], epsilon: float, rng: np.random.Generato
 
 
 def synthesize(records: pd.DataFrame, schema: dict, rng: np.random.Generator, epsilon: float, bins: int,
-               selection_share: float, domain_share: float = 0.1, delta: float = 1e-6) -> pd.DataFrame:
+               selection_share: float, domain_share: float = 0.2, delta: float = 1e-6) -> pd.DataFrame:
     names, cols, eps_domain = discretise(records, schema, rng, epsilon=epsilon, bins=bins,
                                          domain_share=domain_share, delta=delta)
     epsilon -= eps_domain
@@ -243,7 +243,7 @@ def _normalise(w: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     env = at.env()
-    p = at.params({"epsilon": 1.0, "bins": 12, "selection_share": 0.3, "domain_share": 0.1, "delta": 1e-6})
+    p = at.params({"epsilon": 1.0, "bins": 12, "selection_share": 0.3, "domain_share": 0.2, "delta": 1e-6})
     records = at.read_table(env.input / "records.csv")
     schema = at.read_schema(env.input)
     rng = np.random.default_rng(env.seed)
