@@ -48,6 +48,7 @@ class TargetResult:
     record_id: str
     reason: str
     isolation: float
+    trait: str
     runs: int  # releases with the target (as many without)
     tpr: float
     fpr: float
@@ -101,6 +102,7 @@ def target_result(*, target: GameTarget, is_member: np.ndarray, score: np.ndarra
         record_id=target.record_id,
         reason=target.reason,
         isolation=target.isolation,
+        trait=target.trait,
         runs=members,
         tpr=hits / members,
         fpr=false_alarms / non_members,

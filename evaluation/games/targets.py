@@ -20,6 +20,7 @@ import pandas as pd
 
 NEIGHBOURS = 5
 TARGET_RULES = ("outliers", "listed")
+TRAIT_THRESHOLD = 3.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class GameTarget:
     record_id: str
     reason: str  # "outlier" | "control" | "listed"
     isolation: float
+    trait: str = ""  # what sets the record apart, in words without its values ("a very high length of stay")
 
 
 def numeric_matrix(frame: pd.DataFrame, types: Mapping[str, str]) -> np.ndarray:
@@ -82,6 +84,28 @@ def isolation(frame: pd.DataFrame, types: Mapping[str, str], *, neighbours: int 
     return out
 
 
+def trait(frame: pd.DataFrame, types: Mapping[str, str], position: int) -> str:
+    """The column in which record ``position`` stands out most, said without its value; empty
+    where it stands out nowhere. A number or date stands out 3 robust spreads or more from the
+    median; a category when at most one record in 8 shares it (−log₂ of its share ≥ 3)."""
+    best, words = TRAIT_THRESHOLD, ""
+    for name, kind in types.items():
+        values = frame[name].astype(str)
+        label = name.replace("_", " ")
+        if kind in ("numeric", "date"):
+            x = numeric_matrix(frame[[name]], {name: kind})[:, 0]
+            distance, side = abs(x[position]), "high" if x[position] > 0 else "low"
+            if kind == "date":
+                side = "late" if side == "high" else "early"
+            text = f"a very {side} {label}"
+        else:
+            distance = -np.log2(float((values == values.iloc[position]).mean()))
+            text = f"a rare {label}"
+        if distance >= best:
+            best, words = distance, text
+    return words
+
+
 def targets_select(
     *,
     pool: pd.DataFrame,
@@ -105,7 +129,7 @@ def targets_select(
             raise ValueError(f"listed targets not in the population pool: {', '.join(map(str, unknown[:5]))}")
         if not listed:
             raise ValueError("the 'listed' target rule needs at least one record id")
-        return [GameTarget(where[v], v, "listed", float(score[where[v]])) for v in listed]
+        return [GameTarget(where[v], v, "listed", float(score[where[v]]), trait(pool, types, where[v])) for v in listed]
     if n_outliers < 0 or n_controls < 0 or n_outliers + n_controls == 0:
         raise ValueError("a game needs at least one target (n_outliers + n_controls > 0)")
     if n_outliers + n_controls > len(pool) // 2:
@@ -114,6 +138,6 @@ def targets_select(
     outliers = [int(i) for i in order[:n_outliers]]
     rest = np.setdiff1d(np.arange(len(pool)), outliers)
     controls = sorted(int(i) for i in np.random.default_rng(seed).choice(rest, size=n_controls, replace=False))
-    return [GameTarget(i, ids[i], "outlier", float(score[i])) for i in outliers] + [
-        GameTarget(i, ids[i], "control", float(score[i])) for i in controls
+    return [GameTarget(i, ids[i], "outlier", float(score[i]), trait(pool, types, i)) for i in outliers] + [
+        GameTarget(i, ids[i], "control", float(score[i]), trait(pool, types, i)) for i in controls
     ]

@@ -161,3 +161,17 @@ def test_a_round_written_as_files_reads_back(tmp_path, pool):
     (tmp_path / "predictions.csv").write_text("release_id,score\nr001,high\nr000,1\n")
     with pytest.raises(ValueError, match="line 2: score 'high' is not a number in \\[0, 1\\]"):
         predictions_read(tmp_path / "predictions.csv", ids)
+
+
+def test_the_result_in_words_names_the_trait_not_the_value(pool):
+    from evaluation.games.wording import exposure_sentences
+
+    targets = targets_select(pool=pool, types=TYPES, id_column="record_id", n_outliers=1, n_controls=2, seed=2)
+    assert targets[0].trait == "a very high stay" and targets[1].trait == ""
+    result = game_run(pool=pool, targets=targets, spec=GameSpec(runs=30, training_size=40, seed=3),
+                      defense=copy_defense, defense_sha256="copy", attack=max_stay_attack, id_column="record_id")
+    words = exposure_sentences(result.targets)
+    assert words["worst"] == ("A patient with a very high stay is revealed: recognised in 100 of 100 releases made "
+                              "with their record and wrongly in 0 of 100 made without it.")
+    assert words["average"].startswith("An average patient's membership is not revealed")
+    assert "297" not in words["worst"] + words["average"]
