@@ -175,3 +175,23 @@ def test_the_result_in_words_names_the_trait_not_the_value(pool):
                               "with their record and wrongly in 0 of 100 made without it.")
     assert words["average"].startswith("An average patient's membership is not revealed")
     assert "297" not in words["worst"] + words["average"]
+
+
+def test_a_bundles_game_config_is_read_with_every_mistake_named():
+    from evaluation.games.config import game_config_read
+
+    config, errors = game_config_read({"membership_game": {"runs": 30, "pool": ["train"], "attacks": ["Shadow"]}},
+                                      datasets={"train"}, baseline_attacks={"Shadow"})
+    assert errors == [] and config.runs == 30 and config.targets == 10 and config.defense_runs == 600
+    assert game_config_read({}, datasets=set(), baseline_attacks=set()) == (None, [])
+    config, errors = game_config_read(
+        {"membership_game": {"runs": 1, "rule": "loudest", "pool": ["nowhere"], "attacks": [], "colour": "red"}},
+        datasets={"train"}, baseline_attacks={"Shadow"})
+    assert config is None
+    assert dict(errors) == {
+        "options.membership_game.colour": "unknown field (expected one of: runs, targets, rule, listed, training_size, pool, attacks, seed)",
+        "options.membership_game.runs": "expected an integer in [2, 1000], got 1",
+        "options.membership_game.rule": "expected one of outliers, listed, got 'loudest'",
+        "options.membership_game.pool[0]": "'nowhere' is not a dataset of this bundle",
+        "options.membership_game.attacks": "is required: the baseline attacks that play the game",
+    }
