@@ -15,7 +15,7 @@ which ``benchmarks/container_lifecycle.py`` and ``benchmarks/evaluation_overhead
 measure; multiply it by the runs printed here for a game run through the pipeline.
 
     python benchmarks/privacy_game.py [--scenario discharge-arena] [--defense gaussian_copula]
-        [--attack shadow_membership] [--targets 10] [--runs 50] [--training-size 1000] [--json FILE]
+        [--attack shadow_membership] [--targets 10] [--runs 50] [--training-size 1000] [--json FILE] [--cache DIR]
 
 ``--scenario breast-cancer-membership`` plays on the 569 biopsies (training sets of 200).
 """
@@ -34,7 +34,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evaluation.games import GameSpec, game_run, game_summary, targets_select  # noqa: E402
+from evaluation.games import FolderCache, GameSpec, game_run, game_summary, targets_select  # noqa: E402
 from scenarios.games import GAME_ATTACKS, GAME_DEFENSES, baseline_attack, baseline_defense, baseline_sha256  # noqa: E402
 
 SCENARIOS = ("discharge-arena", "breast-cancer-membership")
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--training-size", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--cache", type=Path, help="keep releases in this folder: a second attack on the same game costs no defense run")
     args = parser.parse_args(argv)
 
     started_wall, started_cpu = time.perf_counter(), time.process_time()
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     wall, cpu = time.perf_counter(), time.process_time()
     result = game_run(pool=pool, targets=targets, spec=spec, defense=baseline_defense(args.defense, schema),
                       defense_sha256=baseline_sha256(args.defense), attack=baseline_attack(args.attack, schema),
-                      id_column=schema["id_column"], progress=lambda line: print("  " + line, flush=True))
+                      id_column=schema["id_column"], cache=FolderCache(args.cache) if args.cache else None,
+                      progress=lambda line: print("  " + line, flush=True))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 
     print()
