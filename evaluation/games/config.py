@@ -45,8 +45,11 @@ class GameConfig:
         return 2 * self.runs * (len(self.listed) if self.rule == "listed" else self.targets)
 
 
-def game_config_read(options: Mapping[str, Any], *, datasets: set[str], baseline_attacks: set[str]) -> tuple[GameConfig | None, list[tuple[str, str]]]:
-    """The game of ``options`` (None when there is none) and the mistakes found."""
+def game_config_read(options: Mapping[str, Any], *, datasets: set[str] | None = None,
+                     baseline_attacks: set[str] | None = None) -> tuple[GameConfig | None, list[tuple[str, str]]]:
+    """The game of ``options`` (None when there is none or it has mistakes) and the mistakes
+    found. ``datasets`` and ``baseline_attacks``, where given, are what ``pool`` and
+    ``attacks`` may name (a bundle being imported); a stored competition passed them already."""
     raw = options.get(OPTION)
     if raw is None:
         return None, []
@@ -86,13 +89,13 @@ def game_config_read(options: Mapping[str, Any], *, datasets: set[str], baseline
     if not pool:
         errors.append((f"{path}.pool", "is required: the datasets whose records form the population pool"))
     for i, name in enumerate(pool):
-        if name not in datasets:
+        if datasets is not None and name not in datasets:
             errors.append((f"{path}.pool[{i}]", f"'{name}' is not a dataset of this bundle"))
     attacks = names("attacks")
     if not attacks:
         errors.append((f"{path}.attacks", "is required: the baseline attacks that play the game"))
     for i, name in enumerate(attacks):
-        if name not in baseline_attacks:
+        if baseline_attacks is not None and name not in baseline_attacks:
             errors.append((f"{path}.attacks[{i}]", f"'{name}' is not a baseline attack of this bundle"))
     config = GameConfig(runs=runs, targets=targets, rule=rule if rule in TARGET_RULES else "outliers", listed=listed,
                         training_size=training_size, pool=pool, attacks=attacks, seed=seed)
