@@ -169,7 +169,7 @@ def game_run(
     for number, target in enumerate(targets, 1):
         releases, labels, folds = [], [], []
         for pair in range(spec.runs):
-            for member, training_set in zip((True, False), training_sets(pool=pool, target=target, others=others, spec=spec, pair=pair)):
+            for member, training_set in zip((True, False), training_sets(pool=pool, target=target, others=others, spec=spec, pair=pair), strict=True):
                 seed = run_seed(spec, target, pair, member)
                 key = f"{defense_sha256}-{training_set_hash(training_set, seed)}"
                 release = cache.get(key)

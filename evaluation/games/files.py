@@ -38,12 +38,12 @@ def round_write(game_round: AttackRound, dest: Path, *, schema: dict) -> list[st
     _csv(game_round.target.to_frame().T, dest / "target.csv")
     _csv(game_round.population, dest / "population.csv")
     ids = [f"r{i:03d}" for i in range(len(game_round.releases))]
-    for release_id, release in zip(ids, game_round.releases):
+    for release_id, release in zip(ids, game_round.releases, strict=True):
         _csv(release, dest / "releases" / f"{release_id}.csv")
     if game_round.shadow:
         (dest / "shadow").mkdir()
         shadow_ids = [f"s{i:03d}" for i in range(len(game_round.shadow))]
-        for shadow_id, (release, _) in zip(shadow_ids, game_round.shadow):
+        for shadow_id, (release, _) in zip(shadow_ids, game_round.shadow, strict=True):
             _csv(release, dest / "shadow" / f"{shadow_id}.csv")
         _csv(pd.DataFrame({"release_id": shadow_ids, "is_member": [int(m) for _, m in game_round.shadow]}), dest / "shadow.csv")
     return ids
@@ -61,7 +61,7 @@ def predictions_read(path: Path, release_ids: list[str]) -> np.ndarray:
     bad = frame.index[~scores.between(0, 1)]
     if len(bad):
         raise ValueError(f"{path.name} line {bad[0] + 2}: score {frame['score'][bad[0]]!r} is not a number in [0, 1]")
-    by_id = dict(zip(frame["release_id"], scores))
+    by_id = dict(zip(frame["release_id"], scores, strict=True))
     missing = [r for r in release_ids if r not in by_id]
     unknown = sorted(set(by_id) - set(release_ids))
     if missing or unknown or len(by_id) != len(frame):

@@ -8,7 +8,6 @@ one. The audit runs the baseline's own code in-process on a small table so it fi
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 

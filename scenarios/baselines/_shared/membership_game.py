@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import arena_tables as at
 import numpy as np
 import pandas as pd
-
-import arena_tables as at
 
 
 @dataclass
@@ -38,7 +37,7 @@ def read_round(input_dir: Path) -> GameRound:
     shadow = []
     if (input_dir / "shadow.csv").is_file():
         labels = at.read_table(input_dir / "shadow.csv")
-        for release_id, member in zip(labels["release_id"], labels["is_member"]):
+        for release_id, member in zip(labels["release_id"], labels["is_member"], strict=True):
             shadow.append((at.read_table(input_dir / "shadow" / f"{release_id}.csv"), member == "1"))
     return GameRound(target, population, [at.read_table(p) for p in paths], [p.stem for p in paths], shadow)
 
