@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from evaluation.games.config import OPTION as GAME_OPTION
+from evaluation.games.config import game_config_read
 from evaluation.task_types import TASK_TYPES, get_task
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -285,6 +287,12 @@ def bundle_read(root: Path) -> BundleSpec:
                 c.error("data", f"task {name} needs a dataset named '{required}' ({visibility})")
     if attack_tasks and "identities" not in names and "reidentification" in attack_tasks:
         c.error("data", "an arena with reidentification attacks needs a hidden dataset named 'identities'")
+    _, game_errors = game_config_read(options, datasets=names,
+                                      baseline_attacks={b.name for b in baselines if b.role == "attack"})
+    for path, message in game_errors:
+        c.error(path, message)
+    if game_errors == [] and GAME_OPTION in options and task and get_task(task).role != "defense":
+        c.error(f"options.{GAME_OPTION}", f"a membership game replays a defense, but task is {task!r}")
 
     if c.errors:
         raise BundleInvalid(c.errors)

@@ -27,6 +27,21 @@ from .targets import TARGET_RULES
 OPTION = "membership_game"
 FIELDS = ("runs", "targets", "rule", "listed", "training_size", "pool", "attacks", "seed")
 
+# The defense's metric rows a game fills in: (key, label, direction, description). Lower is better.
+WORST, TOP_DECILE, AVERAGE, EPSILON = "game_worst_advantage", "game_top_decile_advantage", "game_average_advantage", "game_epsilon_lower_bound"
+GAME_METRICS = (
+    (WORST, "Most exposed patient (membership advantage)", "lower",
+     "The highest membership advantage (TPR − FPR) a game attack reached on one target patient, over R releases "
+     "with and R without them; 0 is chance. The defense's worst-case privacy."),
+    (TOP_DECILE, "Most exposed tenth of patients (advantage)", "lower",
+     "Mean membership advantage over the most exposed tenth of the game's target patients."),
+    (AVERAGE, "Average patient (advantage)", "lower",
+     "Mean membership advantage over all target patients, outliers and random controls alike."),
+    (EPSILON, "Empirical ε lower bound (game)", "lower",
+     "The largest ε lower bound (95% confidence, δ = 1e-5) over the game's targets: a defense claiming ε-DP for "
+     "adding or removing one record may show at most 2ε here."),
+)
+
 
 @dataclass(frozen=True)
 class GameConfig:

@@ -118,7 +118,8 @@ def target_result(*, target: GameTarget, is_member: np.ndarray, score: np.ndarra
 def game_summary(results: Sequence[TargetResult]) -> GameSummary:
     if not results:
         raise ValueError("a game summary needs at least one target")
-    ranked = sorted(results, key=lambda r: (-r.advantage, r.record_id))
+    # Among equally exposed targets the most isolated one is named the worst.
+    ranked = sorted(results, key=lambda r: (-r.advantage, -r.isolation, r.record_id))
     decile = ranked[: max(1, math.ceil(len(ranked) / 10))]
 
     def mean_of(reason: str) -> float | None:

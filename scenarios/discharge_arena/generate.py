@@ -26,6 +26,12 @@ SEED = 47_000
 RESIDENTS = 100_000
 TRAIN, HOLDOUT, SAMPLE = 12_000, 6_000, 4_000
 ATTACK_TASKS = ["reidentification", "membership-inference", "attribute-inference"]
+# The targeted membership game (docs/arena.md): each defense replayed on training sets of 1,000
+# drawn from the hidden records, with and without each of 10 patients (5 outliers, 5 at random).
+MEMBERSHIP_GAME = {
+    "runs": 50, "targets": 10, "rule": "outliers", "training_size": 1000, "pool": ["train", "holdout"],
+    "attacks": ["Shadow-model membership attack", "Column-extreme membership attack"],
+}
 
 DEFENSES = [
     Baseline("No protection", "defense", "no_protection",
@@ -104,6 +110,7 @@ def bundle() -> tuple[Bundle, dict]:
             Table("identities", identities, "hidden", "record_id, identity_id for training and holdout records whose patient is in the register."),
         ],
         baselines=DEFENSES + ATTACKS,
+        options={"membership_game": MEMBERSHIP_GAME},
         check_run=True,
     )
     return b, stats
