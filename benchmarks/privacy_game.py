@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     s = game_summary(result.targets)
     print()
     print(f"worst target {s.worst.record_id} ({s.worst.reason}): advantage {s.worst.advantage:.2f} "
-          f"[{s.worst.advantage_ci[0]:.2f}, {s.worst.advantage_ci[1]:.2f}]; top decile {s.top_decile_advantage:.2f}; "
+          f"[{s.worst_ci[0]:.2f}, {s.worst_ci[1]:.2f}] (simultaneous over {len(result.targets)} targets); "
+          f"top decile {s.top_decile_advantage:.2f}; "
           f"average {s.average_advantage:.2f} (outliers {s.outlier_average_advantage:.2f}, controls {s.control_average_advantage:.2f}); "
           f"largest ε lower bound {s.max_epsilon_lower_bound:.2f}")
     c = result.cost

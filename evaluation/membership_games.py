@@ -86,9 +86,9 @@ def membership_game_play(*, submission_id: int) -> None:
         results = _play(submission, config)
     except GameUnplayable as exc:
         log.warning("membership game of submission %s: %s", submission.pk, exc)
-        _save(submission, None, str(exc))
+        _save(submission, None, comparisons=0)
         return
-    _save(submission, results, "")
+    _save(submission, results, comparisons=len(results) * len(config.attacks))
 
 
 def _play(submission: Submission, config: GameConfig) -> list[TargetResult]:
@@ -165,16 +165,16 @@ def _public(result: TargetResult) -> dict:
     return shown
 
 
-def _save(submission: Submission, results: list[TargetResult] | None, error: str) -> None:
+def _save(submission: Submission, results: list[TargetResult] | None, *, comparisons: int) -> None:
     if results is None:
         detail = {"error": "The membership game could not be played to the end; organizers see why."}
         values = {key: ScoreValue(None, detail=detail) for key, *_ in GAME_METRICS}
     else:
-        summary = game_summary(results)
-        detail = {"targets": [_public(r) for r in results], "sentences": exposure_sentences(results),
+        summary = game_summary(results, comparisons=comparisons)
+        detail = {"targets": [_public(r) for r in results], "sentences": exposure_sentences(results, comparisons=comparisons),
                   "worst": _public(summary.worst), "outlier_average": summary.outlier_average_advantage,
                   "control_average": summary.control_average_advantage}
-        low, high = summary.worst.advantage_ci
+        low, high = summary.worst_ci
         values = {
             WORST: ScoreValue(summary.worst.advantage, ci_low=low, ci_high=high, detail=detail),
             TOP_DECILE: ScoreValue(summary.top_decile_advantage),

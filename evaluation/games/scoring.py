@@ -18,11 +18,13 @@ Per target, from the attack's scores on R releases with and R without the target
 * ``auc``: the area under the ROC curve of the scores.
 
 Over the targets of a defense (:func:`game_summary`): the **worst target** (the highest
-advantage, with its interval), the **top decile** (mean advantage of the most exposed tenth
-of the targets, at least one) and the **average** (mean over all targets), plus the same
-average over the outliers and over the random controls separately. The worst of many
-targets is the maximum of noisy estimates: with ten targets at chance it sits above 0 by
-noise alone, which is why its interval, not its value, says whether it is exposed.
+advantage), the **top decile** (mean advantage of the most exposed tenth of the targets, at
+least one) and the **average** (mean over all targets), plus the same average over the
+outliers and over the random controls separately. The worst of many targets is the maximum
+of noisy estimates: with ten targets at chance it sits above 0 by noise alone. So the worst
+target's interval is a simultaneous one (Bonferroni): at confidence 1 − 0.05/m for m
+comparisons (targets, times attacks where the strongest attack per target is kept), so that
+"its interval excludes 0" keeps a 5% error rate over the whole game.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class TargetResult:
 class GameSummary:
     targets: int
     worst: TargetResult
+    worst_ci: tuple[float, float]  # simultaneous over the game's comparisons (Bonferroni)
     top_decile_advantage: float
     average_advantage: float
     outlier_average_advantage: float | None
@@ -76,6 +79,7 @@ class GameSummary:
     def as_dict(self) -> dict:
         out = dict(self.__dict__)
         out["worst"] = self.worst.as_dict()
+        out["worst_ci"] = list(self.worst_ci)
         return out
 
 
@@ -115,9 +119,12 @@ def target_result(*, target: GameTarget, is_member: np.ndarray, score: np.ndarra
     )
 
 
-def game_summary(results: Sequence[TargetResult]) -> GameSummary:
+def game_summary(results: Sequence[TargetResult], *, comparisons: int | None = None) -> GameSummary:
+    """``comparisons``: how many (target, attack) results the worst was picked from (default:
+    one per target)."""
     if not results:
         raise ValueError("a game summary needs at least one target")
+    m = max(comparisons or len(results), 1)
     # Among equally exposed targets the most isolated one is named the worst.
     ranked = sorted(results, key=lambda r: (-r.advantage, -r.isolation, r.record_id))
     decile = ranked[: max(1, math.ceil(len(ranked) / 10))]
@@ -126,9 +133,12 @@ def game_summary(results: Sequence[TargetResult]) -> GameSummary:
         picked = [r.advantage for r in results if r.reason == reason]
         return float(np.mean(picked)) if picked else None
 
+    worst = ranked[0]
     return GameSummary(
         targets=len(results),
-        worst=ranked[0],
+        worst=worst,
+        worst_ci=advantage_interval(round(worst.tpr * worst.runs), worst.runs, round(worst.fpr * worst.runs), worst.runs,
+                                    confidence=1 - (1 - CONFIDENCE) / m),
         top_decile_advantage=float(np.mean([r.advantage for r in decile])),
         average_advantage=float(np.mean([r.advantage for r in results])),
         outlier_average_advantage=mean_of("outlier"),

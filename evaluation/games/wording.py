@@ -10,21 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .scoring import TargetResult, game_summary
+from .scoring import CONFIDENCE, TargetResult, advantage_interval, game_summary
 
 
 def _per_hundred(rate: float) -> int:
     return int(round(100 * rate))
 
 
-def exposure_sentences(results: Sequence[TargetResult]) -> dict[str, str]:
+def exposure_sentences(results: Sequence[TargetResult], *, comparisons: int | None = None) -> dict[str, str]:
     """``{"average": …, "worst": …}``: the average patient (the random controls, else every
-    target) and the most exposed one."""
-    summary = game_summary(results)
+    target) and the most exposed one, "revealed" when the worst target's simultaneous
+    interval excludes 0 (:func:`game_summary`)."""
+    summary = game_summary(results, comparisons=comparisons)
     typical = [r for r in results if r.reason == "control"] or list(results)
     tpr = sum(r.tpr for r in typical) / len(typical)
     fpr = sum(r.fpr for r in typical) / len(typical)
-    revealed = [r for r in typical if r.advantage_ci[0] > 0]
+    level = 1 - (1 - CONFIDENCE) / len(typical)  # simultaneous over the average patients shown
+    revealed = [r for r in typical
+                if advantage_interval(round(r.tpr * r.runs), r.runs, round(r.fpr * r.runs), r.runs, confidence=level)[0] > 0]
     if not revealed:
         average = (f"An average patient's membership is not revealed: the attack recognises them in {_per_hundred(tpr)} of "
                    f"100 releases made with their record and wrongly in {_per_hundred(fpr)} of 100 made without it, "
@@ -37,7 +40,7 @@ def exposure_sentences(results: Sequence[TargetResult]) -> dict[str, str]:
     who = f"a patient with {worst.trait}" if worst.trait else "the most exposed patient"
     rates = (f"recognised in {_per_hundred(worst.tpr)} of 100 releases made with their record and wrongly in "
              f"{_per_hundred(worst.fpr)} of 100 made without it")
-    if worst.advantage_ci[0] > 0:
+    if summary.worst_ci[0] > 0:
         text = f"{who[0].upper()}{who[1:]} is revealed: {rates}."
     else:
         text = f"Even for {who}, membership is not revealed beyond chance: {rates}."

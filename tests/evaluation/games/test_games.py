@@ -195,3 +195,13 @@ def test_a_bundles_game_config_is_read_with_every_mistake_named():
         "options.membership_game.pool[0]": "'nowhere' is not a dataset of this bundle",
         "options.membership_game.attacks": "is required: the baseline attacks that play the game",
     }
+
+
+def test_the_worst_of_many_chance_targets_is_not_called_exposed(pool):
+    """The maximum of ten coin flips sits above 0; its simultaneous interval still holds 0."""
+    targets = targets_select(pool=pool, types=TYPES, id_column="record_id", n_outliers=5, n_controls=5, seed=1)
+    result = game_run(pool=pool, targets=targets, spec=GameSpec(runs=20, training_size=30, seed=5),
+                      defense=copy_defense, defense_sha256="copy", attack=coin_attack, id_column="record_id")
+    summary = game_summary(result.targets)
+    assert summary.worst.advantage > 0
+    assert summary.worst_ci[0] < summary.worst.advantage_ci[0] and summary.worst_ci[0] < 0 < summary.worst_ci[1]
