@@ -41,7 +41,6 @@ from submissions.models import Run, Score, Submission
 
 log = logging.getLogger(__name__)
 
-GAME_JOB = "evaluation.jobs.play_membership_game"
 class GameUnplayable(Exception):
     """The game could not be played to the end (a run failed); the reason is kept for organizers."""
 
@@ -52,9 +51,8 @@ def game_config(*, competition: Competition) -> GameConfig | None:
 
 
 def game_defenses() -> list[Submission]:
-    """Finished defenses of competitions with a game (the demo plays their games)."""
-    found = Submission.objects.filter(status=Submission.FINISHED, role=Submission.DEFENSE).select_related("competition")
-    return [s for s in found.order_by("pk") if game_config(competition=s.competition) is not None]
+    """Finished defenses whose competition's game has no result yet (the demo plays them)."""
+    return list(Submission.objects.filter(pk__in=queue.games_unplayed()).order_by("pk"))
 
 
 def membership_game_schedule(*, submission: Submission) -> None:
@@ -66,7 +64,7 @@ def membership_game_schedule(*, submission: Submission) -> None:
     config = game_config(competition=submission.competition)
     # A game is many runs: its job may take as long as all of them at the phase's wall-time limit.
     timeout = int(config.defense_runs * 2 * float(submission.phase.limits.get("wall_seconds", 600))) + settings.ARENA_RUN_MARGIN_SECONDS
-    transaction.on_commit(lambda: queue.job_enqueue(function=GAME_JOB, args=(submission.pk,), phase=submission.phase,
+    transaction.on_commit(lambda: queue.job_enqueue(function=queue.GAME_JOB, args=(submission.pk,), phase=submission.phase,
                                                     low_priority=True, timeout=timeout))
 
 

@@ -24,6 +24,7 @@ GPU_QUEUE = "gpu"
 # Membership games: workers take it after the evaluation queues, so games only fill idle time.
 GAME_QUEUE = "games"
 SUBMISSION_JOB = "evaluation.jobs.evaluate_submission"
+GAME_JOB = "evaluation.jobs.play_membership_game"
 
 
 def redis_connection():
@@ -159,7 +160,8 @@ def _embedded_worker() -> _EmbeddedWorker:
 
 
 def embedded_worker_start() -> None:
-    """Start the thread and hand it what was left queued when the server last stopped."""
+    """Start the thread and hand it what was left queued when the server last stopped, then,
+    behind it, the membership games still to be played (the demo's, for one)."""
     if settings.ARENA_EVALUATION_MODE != "thread":
         return
     from submissions.models import Submission
@@ -167,6 +169,20 @@ def embedded_worker_start() -> None:
     worker = _embedded_worker()
     for pk in Submission.objects.filter(status__in=[Submission.QUEUED, Submission.RUNNING, Submission.SCORING]).order_by("created").values_list("pk", flat=True):
         worker.put((SUBMISSION_JOB, (pk,)))
+    if settings.ARENA_MEMBERSHIP_GAMES:
+        for pk in games_unplayed():
+            worker.put((GAME_JOB, (pk,)), low_priority=True)
+
+
+def games_unplayed() -> list[int]:
+    """Finished defenses of competitions with a membership game that has no result yet."""
+    from evaluation.games.config import OPTION, WORST
+    from submissions.models import Score, Submission
+
+    played = Score.objects.filter(metric=WORST).values_list("submission_id", flat=True)
+    defenses = (Submission.objects.filter(status=Submission.FINISHED, role=Submission.DEFENSE).exclude(pk__in=played)
+                .select_related("competition").order_by("pk"))
+    return [d.pk for d in defenses if OPTION in (d.competition.options or {})]
 
 
 def embedded_worker_wait() -> None:

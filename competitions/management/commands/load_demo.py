@@ -56,6 +56,9 @@ class Command(BaseCommand):
             self._evaluate_queued()
         if games:
             self._play_games()
+        else:
+            self.stdout.write("Membership games are left to the server: it plays them after every other job, "
+                              "and the boards fill in as they finish (or run load_demo --games).")
 
     def _play_games(self) -> None:
         from evaluation import membership_games

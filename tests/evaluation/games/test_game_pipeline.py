@@ -175,3 +175,18 @@ def test_a_game_that_names_no_pool_or_an_unknown_attack_is_refused(tmp_path):
         "options.membership_game.pool[0]": "'nowhere' is not a dataset of this bundle",
         "options.membership_game.attacks[0]": "'Ghost' is not a baseline attack of this bundle",
     }
+
+
+def test_a_server_starting_hands_its_thread_the_games_still_to_play(settings, game_competition):
+    from evaluation import queue
+    from submissions.models import Score, Submission
+
+    defense = Submission.objects.get(competition=game_competition, baseline_name="Identity")
+    assert queue.games_unplayed() == []  # played inline when the defense finished
+    Score.objects.filter(submission=defense, metric__startswith="game_").delete()
+    assert queue.games_unplayed() == [defense.pk]
+    settings.ARENA_EVALUATION_MODE = "thread"
+    queue.embedded_worker_start()
+    queue.embedded_worker_wait()
+    assert Score.objects.filter(submission=defense, metric="game_worst_advantage", split=Score.PUBLIC).get().value == 1.0
+    assert queue.games_unplayed() == []
