@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from django.conf import settings
@@ -57,11 +58,9 @@ def game_defenses() -> list[Submission]:
 
 def membership_game_schedule(*, submission: Submission) -> None:
     """Queue the game of a defense that just finished, in the transaction that finished it."""
-    if submission.role != Submission.DEFENSE or game_config(competition=submission.competition) is None:
-        return
-    if not settings.ARENA_MEMBERSHIP_GAMES:
-        return
     config = game_config(competition=submission.competition)
+    if submission.role != Submission.DEFENSE or config is None or not settings.ARENA_MEMBERSHIP_GAMES:
+        return
     # A game is many runs: its job may take as long as all of them at the phase's wall-time limit.
     timeout = int(config.defense_runs * 2 * float(submission.phase.limits.get("wall_seconds", 600))) + settings.ARENA_RUN_MARGIN_SECONDS
     transaction.on_commit(lambda: queue.job_enqueue(function=queue.GAME_JOB, args=(submission.pk,), phase=submission.phase,
@@ -117,7 +116,7 @@ def _play(submission: Submission, config: GameConfig) -> list[TargetResult]:
                 submission=submission, workspace=defense_space, task=defense_task, prepared=Prepared(input_dir=folder / "input"),
                 output_dir=folder / "output", seed=seed, purpose=Run.GAME, saw_hidden_data=True))
             if not result.ok:
-                raise GameUnplayable(f"the defense failed on a game training set: {result.failure.value}")
+                raise GameUnplayable(f"the defense failed on a game training set: {_failure(result)}")
             release = _read(folder / "output" / defense_task.output_name)
             shutil.rmtree(folder, ignore_errors=True)
             return release
@@ -136,7 +135,7 @@ def _play(submission: Submission, config: GameConfig) -> list[TargetResult]:
                         submission=attack, workspace=attack_space, task=attack_task, prepared=Prepared(input_dir=folder / "input"),
                         output_dir=folder / "output", seed=config.seed, purpose=Run.GAME, saw_hidden_data=True, target=submission))
                     if not result.ok:
-                        raise GameUnplayable(f"the game attack {attack.baseline_name!r} failed: {result.failure.value}")
+                        raise GameUnplayable(f"the game attack {attack.baseline_name!r} failed: {_failure(result)}")
                     try:
                         scores = predictions_read(folder / "output" / "predictions.csv", ids)
                     except ValueError as exc:
@@ -156,6 +155,10 @@ def _play(submission: Submission, config: GameConfig) -> list[TargetResult]:
     return [max(found, key=lambda r: r.advantage) for found in zip(*per_attack, strict=True)]
 
 
+def _failure(result) -> str:
+    return result.failure.value if result.failure else "failed"
+
+
 def _public(result: TargetResult) -> dict:
     """A target as the board may show it: what sets it apart and its figures, not its id."""
     shown = result.as_dict()
@@ -164,6 +167,7 @@ def _public(result: TargetResult) -> dict:
 
 
 def _save(submission: Submission, results: list[TargetResult] | None, *, comparisons: int) -> None:
+    detail: dict[str, Any]
     if results is None:
         detail = {"error": "The membership game could not be played to the end; organizers see why."}
         values = {key: ScoreValue(None, detail=detail) for key, *_ in GAME_METRICS}
