@@ -40,3 +40,18 @@ def test_game_attack_in_the_sandbox_spots_an_outlier_in_copula_releases(tmp_path
     scores = predictions_read(tmp_path / "output" / "predictions.csv", ids)
     truth = np.array(labels[:16])
     assert scores[truth].mean() > scores[~truth].mean() + 0.25
+
+
+def test_a_defense_finds_the_public_domains_in_its_schema_json(bundles, tmp_path):
+    """The DP baseline takes its domain from /input/schema.json: the server must pass it on."""
+    import json
+
+    from evaluation.task_types import get_task
+
+    from .conftest import ARENA, task_data
+
+    _, data = task_data(bundles / ARENA)
+    prepared = get_task("tabular-anonymization").prepare(data=data, dest=tmp_path / "input", check=True, seed=1)
+    columns = {c["name"]: c for c in json.loads((prepared.input_dir / "schema.json").read_text())["columns"]}
+    assert columns["length_of_stay"] == {"name": "length_of_stay", "type": "numeric", "min": 0, "max": 365}
+    assert "04103" in columns["postcode"]["categories"] and columns["sex"]["categories"] == ["F", "M"]
