@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from evaluation.games.config import OPTION as GAME_OPTION
+from evaluation.games.config import game_config_read
 from evaluation.task_types import TASK_TYPES, get_task
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -285,6 +287,12 @@ def bundle_read(root: Path) -> BundleSpec:
                 c.error("data", f"task {name} needs a dataset named '{required}' ({visibility})")
     if attack_tasks and "identities" not in names and "reidentification" in attack_tasks:
         c.error("data", "an arena with reidentification attacks needs a hidden dataset named 'identities'")
+    _, game_errors = game_config_read(options, datasets=names,
+                                      baseline_attacks={b.name for b in baselines if b.role == "attack"})
+    for path, message in game_errors:
+        c.error(path, message)
+    if game_errors == [] and GAME_OPTION in options and task and get_task(task).role != "defense":
+        c.error(f"options.{GAME_OPTION}", f"a membership game replays a defense, but task is {task!r}")
 
     if c.errors:
         raise BundleInvalid(c.errors)
@@ -315,7 +323,7 @@ def _check_schema(c: _Checker, raw: Any) -> dict[str, Any]:
             c.error(f"schema.columns[{i}].name", f"column '{name}' is listed twice")
         if name:
             names.add(name)
-            columns.append({"name": name, "type": kind})
+            columns.append({"name": name, "type": kind, **_check_domain(c, col, kind, f"schema.columns[{i}]")})
     if not columns and "columns" in raw:
         c.error("schema.columns", "expected at least one column")
     elif "columns" not in raw:
@@ -338,6 +346,56 @@ def _check_schema(c: _Checker, raw: Any) -> dict[str, Any]:
     if target is not None and target not in names:
         c.error("schema.target", f"'{target}' is not a column of schema.columns")
     return {"id_column": id_column, "columns": columns, "quasi_identifiers": quasi, "sensitive": sensitive, "target": target}
+
+
+def _check_domain(c: _Checker, col: dict, kind: Any, path: str) -> dict[str, Any]:
+    """A column's optional public domain: ``min``/``max`` (numeric, date) or ``categories``.
+
+    It is metadata anyone may know (a code list, a plausible range), never read from the
+    hidden records: differentially private defenses take it as given (docs/bundles.md).
+    """
+    domain: dict[str, Any] = {}
+    if kind in ("numeric", "date"):
+        if "categories" in col:
+            c.error(f"{path}.categories", f"only categorical columns list categories; this one is {kind}")
+        for key in ("min", "max"):
+            if key not in col:
+                continue
+            value = col[key]
+            if kind == "numeric" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                c.error(f"{path}.{key}", f"expected a number, got {_show(value)}")
+            elif kind == "date":
+                value = _iso_date(value)
+                if value is None:
+                    c.error(f"{path}.{key}", f"expected a date like 2025-01-01, got {_show(col[key])}")
+            if value is not None:
+                domain[key] = value
+        if "min" in domain and "max" in domain and domain["min"] >= domain["max"]:
+            c.error(f"{path}.max", f"must be greater than min ({domain['min']}), got {domain['max']}")
+    elif kind == "categorical":
+        for key in ("min", "max"):
+            if key in col:
+                c.error(f"{path}.{key}", "only numeric and date columns have bounds; list categories instead")
+        if "categories" in col:
+            values = col["categories"]
+            if not isinstance(values, list) or not values or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+                c.error(f"{path}.categories", f"expected a non-empty list of values, got {_show(values)}")
+            elif len({str(v) for v in values}) != len(values):
+                c.error(f"{path}.categories", "lists a value twice")
+            else:
+                domain["categories"] = [str(v) for v in values]
+    return domain
+
+
+def _iso_date(value: Any) -> str | None:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
+    return None
 
 
 def _check_data(c: _Checker, raw: Any) -> list[DataSpec]:

@@ -200,7 +200,15 @@ def _create_from_spec(spec: BundleSpec, *, stored: list[str]) -> Competition:
 
 def _arena_metrics_create(competition: Competition, spec: BundleSpec) -> None:
     """Arena competitions also rank by the scores attacks and defenses earn against each other
-    (defined in :mod:`evaluation.arena.metric_rows`): add their metric rows after the bundle's own."""
+    (defined in :mod:`evaluation.arena.metric_rows`), and a competition with a membership game
+    by its figures (:mod:`evaluation.games.config`): add their metric rows after the bundle's own."""
+    from evaluation.games.config import GAME_METRICS, OPTION
+
+    if OPTION in spec.options:
+        first = len(spec.metrics) + 100  # after the bundle's rows and the arena's
+        for order, (key, label, direction, description) in enumerate(GAME_METRICS, start=first):
+            Metric.objects.create(competition=competition, task=spec.task, key=key, label=label, direction=direction,
+                                  precision=2, primary=False, order=order, description=description)
     if not spec.attack_tasks:
         return
     from evaluation.arena.metric_rows import arena_metric_specs
@@ -216,12 +224,15 @@ def _arena_metrics_create(competition: Competition, spec: BundleSpec) -> None:
 
 
 def _arena_metric_keys(competition: Competition) -> set[tuple[str, str]]:
-    if not competition.attack_tasks:
-        return set()
+    """The metric rows import adds (arena and game), which an export leaves out."""
     from evaluation.arena.metric_rows import arena_metric_specs
+    from evaluation.games.config import GAME_METRICS, OPTION
 
+    game = {(competition.task, key) for key, *_ in GAME_METRICS} if OPTION in (competition.options or {}) else set()
+    if not competition.attack_tasks:
+        return game
     primaries = {task: ("", "") for task in competition.attack_tasks}
-    return {(m.task, m.key) for m in arena_metric_specs(defense_task=competition.task, attack_primaries=primaries)}
+    return game | {(m.task, m.key) for m in arena_metric_specs(defense_task=competition.task, attack_primaries=primaries)}
 
 
 def _zip_folder(folder: Path, dest: Path, *, prefix: str) -> None:

@@ -194,7 +194,8 @@ def competition_scenario(request, slug: str):
     competition = context["competition"]
     phase = selectors.phase_choose(competition=competition, name=request.GET.get("phase") or None)
     boards = [leaderboard_snapshot(phase=phase, split=Score.PUBLIC, task=t) for t in board_tasks(competition=competition)]
-    context.update(tab="scenario", phase=phase, stories=explain.baseline_stories(competition=competition, boards=boards))
+    context.update(tab="scenario", phase=phase, stories=explain.baseline_stories(competition=competition, boards=boards),
+                   game=arena_selectors.membership_game_overview(phase=phase))
     return render(request, "competitions/scenario.html", context)
 
 

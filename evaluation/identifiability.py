@@ -19,6 +19,10 @@ from config.formats import finite, iso
 from submissions.models import Score, Submission
 
 from .arena import metric_rows
+from .games.config import AVERAGE as GAME_AVERAGE
+from .games.config import OPTION as GAME_OPTION
+from .games.config import TOP_DECILE as GAME_TOP_DECILE
+from .games.config import WORST as GAME_WORST
 from .models import ArenaResult
 
 SPLITS = (Score.PUBLIC, Score.PRIVATE)
@@ -159,6 +163,10 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
              "attacks_finished": int, "explanation": str},
             …],
           "arena_privacy": float | None,
+          "membership_game": None | {"played": false, "explanation"} | {   # where the competition plays one
+            "played": true, "worst": {"value", "ci_low", "ci_high", "trait", "tpr", "fpr"},
+            "top_decile": float, "average": float, "targets": int,
+            "worst_sentence": str, "average_sentence": str, "explanation": str},
           "summary": str,                       # plain-language paragraph
           "disclaimer": str,                    # technical assessment, not legal advice
         }
@@ -234,6 +242,7 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
         })
     privacy_score = scores.get(metric_rows.ARENA_PRIVACY)
     privacy = finite(privacy_score.value) if privacy_score else None
+    game = _membership_game(competition, scores)
 
     measured = [c for c in criteria if c["available"]]
     worst = max(measured, key=lambda c: c["value"], default=None)
@@ -252,6 +261,8 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
         )
     elif competition.is_arena:
         summary_parts.append("No attack has finished against the release yet; the attack results will appear here.")
+    if game and game["played"]:
+        summary_parts.append(f"{game['average_sentence']} {game['worst_sentence']}")
 
     return {
         "submission": defense.pk,
@@ -276,8 +287,38 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
         },
         "strongest_attacks": strongest,
         "arena_privacy": privacy,
+        "membership_game": game,
         "summary": " ".join(summary_parts),
         "disclaimer": DISCLAIMER,
+    }
+
+
+def _membership_game(competition, scores: dict) -> dict | None:
+    """The most exposed patient beside the average one, from the defense's game scores; None
+    where the competition plays no game (:mod:`evaluation.membership_games`)."""
+    if GAME_OPTION not in (competition.options or {}):
+        return None
+    worst, average = scores.get(GAME_WORST), scores.get(GAME_AVERAGE)
+    if worst is None or worst.value is None:
+        return {"played": False, "explanation": "The membership game of this release is still being played (it runs "
+                                                "after the ordinary evaluations); its results will appear here."}
+    detail = worst.detail or {}
+    sentences = detail.get("sentences") or {}
+    return {
+        "played": True,
+        "worst": {"value": finite(worst.value), "ci_low": finite(worst.ci_low), "ci_high": finite(worst.ci_high),
+                  "trait": (detail.get("worst") or {}).get("trait", ""), "tpr": (detail.get("worst") or {}).get("tpr"),
+                  "fpr": (detail.get("worst") or {}).get("fpr")},
+        "top_decile": finite(scores[GAME_TOP_DECILE].value) if GAME_TOP_DECILE in scores else None,
+        "average": finite(average.value) if average else None,
+        "targets": len(detail.get("targets") or []),
+        "worst_sentence": sentences.get("worst", ""),
+        "average_sentence": sentences.get("average", ""),
+        "explanation": (
+            "The defense was run many times on training data with and without each of several patients — the most "
+            "unusual ones and some drawn at random — and an attack guessed from each release whether the patient was "
+            "in. The membership advantage is the share of releases with the patient that the attack recognised minus "
+            "the share without the patient that it wrongly flagged: 0 is guessing, 1 is always right."),
     }
 
 

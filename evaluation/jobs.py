@@ -26,3 +26,10 @@ def evaluate_arena_pair(attack_id: int, defense_id: int) -> None:
     from . import arena
 
     arena.arena_pair_evaluate(attack_id=attack_id, defense_id=defense_id)
+
+
+def play_membership_game(submission_id: int) -> None:
+    _setup()
+    from . import membership_games
+
+    membership_games.membership_game_play(submission_id=submission_id)

@@ -9,6 +9,7 @@ margin, so RQ only kills a job the sandbox should already have stopped.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue as stdlib_queue
 import threading
@@ -20,7 +21,10 @@ log = logging.getLogger(__name__)
 
 CPU_QUEUE = "cpu"
 GPU_QUEUE = "gpu"
+# Membership games: workers take it after the evaluation queues, so games only fill idle time.
+GAME_QUEUE = "games"
 SUBMISSION_JOB = "evaluation.jobs.evaluate_submission"
+GAME_JOB = "evaluation.jobs.play_membership_game"
 
 
 def redis_connection():
@@ -87,8 +91,13 @@ def submissions_with_jobs() -> set[int] | None:
     return found
 
 
-def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None) -> None:
-    """Queue any evaluation job (arena pairs use this); same modes as submissions."""
+def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None, low_priority: bool = False,
+                timeout: int | None = None) -> None:
+    """Queue any evaluation job (arena pairs, membership games); same modes as submissions.
+
+    ``low_priority`` jobs go to :data:`GAME_QUEUE` (the embedded thread takes them after every
+    other job waiting); ``timeout`` replaces the phase's job timeout for a job of many runs.
+    """
     mode = settings.ARENA_EVALUATION_MODE
     if mode == "manual":
         return
@@ -96,9 +105,10 @@ def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None) ->
         _call(function, args)
         return
     if mode == "thread":
-        _embedded_worker().put((function, args))
+        _embedded_worker().put((function, args), low_priority=low_priority)
         return
-    rq_queue(queue_name(phase=phase)).enqueue(function, *args, job_timeout=job_timeout(phase=phase), job_id=key)
+    name = GAME_QUEUE if low_priority else queue_name(phase=phase)
+    rq_queue(name).enqueue(function, *args, job_timeout=timeout or job_timeout(phase=phase), job_id=key)
 
 
 def _call(function: str, args: tuple) -> None:
@@ -111,18 +121,19 @@ class _EmbeddedWorker:
     """One background thread that evaluates jobs in order, for servers without Redis."""
 
     def __init__(self):
-        self.jobs: stdlib_queue.Queue = stdlib_queue.Queue()
+        self.jobs: stdlib_queue.PriorityQueue = stdlib_queue.PriorityQueue()
+        self.order = itertools.count()  # first come, first served within a priority
         self.thread = threading.Thread(target=self._loop, name="arena-evaluation", daemon=True)
         self.thread.start()
 
-    def put(self, job) -> None:
-        self.jobs.put(job)
+    def put(self, job, *, low_priority: bool = False) -> None:
+        self.jobs.put((int(low_priority), next(self.order), job))
 
     def _loop(self) -> None:
         from django.db import close_old_connections
 
         while True:
-            job = self.jobs.get()
+            _, _, job = self.jobs.get()
             close_old_connections()
             try:
                 _call(*job)
@@ -149,7 +160,8 @@ def _embedded_worker() -> _EmbeddedWorker:
 
 
 def embedded_worker_start() -> None:
-    """Start the thread and hand it what was left queued when the server last stopped."""
+    """Start the thread and hand it what was left queued when the server last stopped, then,
+    behind it, the membership games still to be played (the demo's, for one)."""
     if settings.ARENA_EVALUATION_MODE != "thread":
         return
     from submissions.models import Submission
@@ -157,6 +169,20 @@ def embedded_worker_start() -> None:
     worker = _embedded_worker()
     for pk in Submission.objects.filter(status__in=[Submission.QUEUED, Submission.RUNNING, Submission.SCORING]).order_by("created").values_list("pk", flat=True):
         worker.put((SUBMISSION_JOB, (pk,)))
+    if settings.ARENA_MEMBERSHIP_GAMES:
+        for pk in games_unplayed():
+            worker.put((GAME_JOB, (pk,)), low_priority=True)
+
+
+def games_unplayed() -> list[int]:
+    """Finished defenses of competitions with a membership game that has no result yet."""
+    from evaluation.games.config import OPTION, WORST
+    from submissions.models import Score, Submission
+
+    played = Score.objects.filter(metric=WORST).values_list("submission_id", flat=True)
+    defenses = (Submission.objects.filter(status=Submission.FINISHED, role=Submission.DEFENSE).exclude(pk__in=played)
+                .select_related("competition").order_by("pk"))
+    return [d.pk for d in defenses if OPTION in (d.competition.options or {})]
 
 
 def embedded_worker_wait() -> None:

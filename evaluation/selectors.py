@@ -18,6 +18,7 @@ from config.formats import finite, iso
 from submissions.models import Score, Submission
 
 from .arena import metric_rows
+from .games.config import AVERAGE, EPSILON, OPTION, TOP_DECILE, WORST
 from .identifiability import risk_level, split_check
 from .models import ArenaResult
 
@@ -252,4 +253,46 @@ def arena_pareto_front(*, phase: Phase, split: str = Score.PUBLIC, utility_metri
         "privacy_metric": privacy_meta,
         "points": points,
         "front": [pt["submission"] for pt in front],
+    }
+
+
+def membership_game_overview(*, phase: Phase, split: str = Score.PUBLIC) -> dict | None:
+    """The membership game's figures for the phase's finished defense baselines, or None where
+    the competition has no game (:mod:`evaluation.membership_games`).
+
+    Shape: ``{"defenses": [{submission, team, team_id, baseline, created, "played": bool,
+    "worst" / "top_decile" / "average" / "epsilon": {value, ci_low, ci_high} | None,
+    "sentences": {"average": str, "worst": str} | None}], "worst_case": [team, …],
+    "average_case": [team, …]}`` — the two rankings, most private first, of the defenses
+    whose game is played. A game still running shows ``played: false``.
+    """
+    split_check(split)
+    if OPTION not in (phase.competition.options or {}):
+        return None
+    defenses = list(Submission.objects.filter(phase=phase, role=Submission.DEFENSE, is_baseline=True,
+                                              status=Submission.FINISHED).order_by("pk"))
+    keys = (WORST, TOP_DECILE, AVERAGE, EPSILON)
+    scores = _scores_of([d.pk for d in defenses], split, keys)
+
+    def figure(score: Score | None) -> dict | None:
+        if score is None or score.value is None:
+            return None
+        return {"value": finite(score.value), "ci_low": finite(score.ci_low), "ci_high": finite(score.ci_high)}
+
+    rows = []
+    for defense in defenses:
+        found = scores.get(defense.pk, {})
+        worst = found.get(WORST)
+        rows.append({
+            **_who(defense),
+            "played": worst is not None and worst.value is not None,
+            "worst": figure(worst), "top_decile": figure(found.get(TOP_DECILE)),
+            "average": figure(found.get(AVERAGE)), "epsilon": figure(found.get(EPSILON)),
+            "sentences": (worst.detail or {}).get("sentences") if worst is not None else None,
+        })
+    played = [r for r in rows if r["played"]]
+    return {
+        "defenses": rows,
+        "worst_case": [r["team"] for r in sorted(played, key=lambda r: (r["worst"]["value"], r["submission"]))],
+        "average_case": [r["team"] for r in sorted(played, key=lambda r: (r["average"]["value"], r["submission"]))],
     }

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from competitions import filestore
-from evaluation import arena, pipeline, queue
+from evaluation import arena, membership_games, pipeline, queue
 from evaluation.pipeline import InfrastructureFault, ProgramRun, ProgramUnrunnable, Workspace
 from evaluation.task_types import get_task
 from evaluation.task_types.base import OutputInvalid, Target, TaskData, TaskType
@@ -184,12 +184,13 @@ def scores_save(*, submission: Submission, scores: dict, release=None) -> None:
     """Save every split's scores and finish the submission in one transaction; push on commit.
 
     Arena competitions schedule the new defense's column (or the finished attack's row) in
-    the same transaction.
+    the same transaction; a competition with a membership game queues the defense's game.
     """
     with transaction.atomic():
         pipeline.submission_finish(submission=submission, scores=scores, release=release)
         if submission.competition.is_arena:
             arena.arena_schedule_for(submission=submission)
+        membership_games.membership_game_schedule(submission=submission)
 
 
 def orphaned_submissions_requeue(*, now: dt.datetime | None = None, grace_seconds: float = 120.0) -> int:

@@ -139,7 +139,7 @@ def schema_json(schema: dict) -> dict:
     """What /input/schema.json holds (docs/task-types.md)."""
     return {
         "id_column": schema["id_column"],
-        "columns": [{"name": c["name"], "type": c["type"]} for c in schema["columns"]],
+        "columns": [{k: c[k] for k in ("name", "type", "min", "max", "categories") if k in c} for c in schema["columns"]],
         "quasi_identifiers": list(schema.get("quasi_identifiers") or []),
         "sensitive": list(schema.get("sensitive") or []),
         "target": schema.get("target"),

@@ -115,7 +115,9 @@ class Run(models.Model):
     CHECK = "check"
     EVALUATION = "evaluation"
     ARENA = "arena"
-    PURPOSES = [(CHECK, "check run on the public sample"), (EVALUATION, "evaluation"), (ARENA, "arena pair")]
+    GAME = "game"
+    PURPOSES = [(CHECK, "check run on the public sample"), (EVALUATION, "evaluation"), (ARENA, "arena pair"),
+                (GAME, "membership game")]
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="runs")
     purpose = models.CharField(max_length=12, choices=PURPOSES)

@@ -169,6 +169,9 @@ ARENA_MAX_INFRA_RETRIES = env.int("ARENA_MAX_INFRA_RETRIES", default=2)
 # "rq": jobs go to the RQ queues "cpu" and "gpu"; "thread": an in-process worker thread runs
 # the same job function; "manual": jobs are only recorded (tests drive them explicitly).
 ARENA_EVALUATION_MODE = env("ARENA_EVALUATION_MODE", default="rq" if REDIS_URL else "thread")
+# Play a competition's membership game (options.membership_game) for each finished defense, on a
+# low-priority queue; off, games are not queued (load_demo plays them itself with --games).
+ARENA_MEMBERSHIP_GAMES = env.bool("ARENA_MEMBERSHIP_GAMES", default=True)
 
 if REDIS_URL:
     # Pub/sub: a group message is published once and reaches each server process once, which

@@ -100,6 +100,9 @@ class MetricSpec:
     description: str = ""
 
 
+DOMAIN_KEYS = ("min", "max", "categories")
+
+
 @dataclass(frozen=True)
 class Schema:
     id_column: str
@@ -107,11 +110,13 @@ class Schema:
     quasi_identifiers: tuple[str, ...]
     sensitive: tuple[str, ...] = ()
     target: str | None = None
+    # name -> the column's public domain (min/max or categories), where the bundle declares one
+    domains: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id_column": self.id_column,
-            "columns": [{"name": n, "type": t} for n, t in self.columns.items()],
+            "columns": [{"name": n, "type": t, **self.domains.get(n, {})} for n, t in self.columns.items()],
             "quasi_identifiers": list(self.quasi_identifiers),
             "sensitive": list(self.sensitive),
             "target": self.target,
@@ -125,6 +130,7 @@ class Schema:
             quasi_identifiers=tuple(raw.get("quasi_identifiers") or ()),
             sensitive=tuple(raw.get("sensitive") or ()),
             target=raw.get("target"),
+            domains={c["name"]: {k: c[k] for k in DOMAIN_KEYS if k in c} for c in raw["columns"] if any(k in c for k in DOMAIN_KEYS)},
         )
 
 

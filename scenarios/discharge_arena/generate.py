@@ -26,6 +26,12 @@ SEED = 47_000
 RESIDENTS = 100_000
 TRAIN, HOLDOUT, SAMPLE = 12_000, 6_000, 4_000
 ATTACK_TASKS = ["reidentification", "membership-inference", "attribute-inference"]
+# The targeted membership game (docs/arena.md): each defense replayed on training sets of 1,000
+# drawn from the hidden records, with and without each of 10 patients (5 outliers, 5 at random).
+MEMBERSHIP_GAME = {
+    "runs": 50, "targets": 10, "rule": "outliers", "training_size": 1000, "pool": ["train", "holdout"],
+    "attacks": ["Shadow-model membership attack", "Column-extreme membership attack"],
+}
 
 DEFENSES = [
     Baseline("No protection", "defense", "no_protection",
@@ -37,7 +43,8 @@ DEFENSES = [
     Baseline("Gaussian copula synthesizer", "defense", "gaussian_copula",
              "Synthetic records from a Gaussian copula over all columns; empirical marginals, Gaussian dependence."),
     Baseline("DP marginals on a tree (ε=1)", "defense", "dp_marginals",
-             "ε = 1 differentially private synthetic data: Laplace-noised 2-way marginals on a privately chosen tree (domain treated as public)."),
+             "ε = 1 differentially private synthetic data (adding or removing one patient; 2ε for replacing one): "
+             "Laplace-noised 2-way marginals on a privately chosen tree, over the columns' public domains from the schema."),
 ]
 ATTACKS = [
     Baseline("Quasi-identifier linkage", "attack", "qi_linkage",
@@ -48,6 +55,13 @@ ATTACKS = [
              task="membership-inference"),
     Baseline("Density-ratio membership attack", "attack", "density_membership",
              "Gaussian mixtures on release and public sample; score is the logistic of their log density ratio.",
+             task="membership-inference"),
+    Baseline("Shadow-model membership attack", "attack", "shadow_membership",
+             "A random forest learns membership from features of a record against a release (nearest-row distance, "
+             "close rows, how extreme the record is and whether the release reaches it), trained on stand-in releases of the public sample.",
+             task="membership-inference"),
+    Baseline("Column-extreme membership attack", "attack", "extreme_membership",
+             "One statistic: a candidate extreme in the population on some column is a member when the release holds a value close to its own there.",
              task="membership-inference"),
     Baseline("Nearest neighbours", "attack", "nn_attribute",
              "Guesses a target's diagnosis as the most common one among the release rows closest on its known columns.",
@@ -96,6 +110,7 @@ def bundle() -> tuple[Bundle, dict]:
             Table("identities", identities, "hidden", "record_id, identity_id for training and holdout records whose patient is in the register."),
         ],
         baselines=DEFENSES + ATTACKS,
+        options={"membership_game": MEMBERSHIP_GAME},
         check_run=True,
     )
     return b, stats

@@ -11,22 +11,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scenarios.region import icd10
+from scenarios.region import icd10, postcodes
 from scenarios.region.population import SNAPSHOT
 
 YEAR_START = pd.Timestamp("2025-01-01")
 WEEKDAY_WEIGHT = np.array([1.15, 1.1, 1.05, 1.05, 1.0, 0.55, 0.5])  # Monday first
 INSURANCE = (("statutory", 0.875), ("private", 0.11), ("self-pay", 0.015))
 
+# Each column's public domain (docs/bundles.md): what anyone knows before seeing a record —
+# the region's postcodes, the code list, a plausible range — never the records' extremes.
 COLUMNS = [
-    {"name": "birth_date", "type": "date"},
-    {"name": "sex", "type": "categorical"},
-    {"name": "postcode", "type": "categorical"},
-    {"name": "admission_date", "type": "date"},
-    {"name": "discharge_date", "type": "date"},
-    {"name": "length_of_stay", "type": "numeric"},
-    {"name": "diagnosis", "type": "categorical"},
-    {"name": "insurance", "type": "categorical"},
+    {"name": "birth_date", "type": "date", "min": "1900-01-01", "max": SNAPSHOT.strftime("%Y-%m-%d")},
+    {"name": "sex", "type": "categorical", "categories": ["F", "M"]},
+    {"name": "postcode", "type": "categorical", "categories": sorted(str(c) for c in postcodes.codes())},
+    {"name": "admission_date", "type": "date", "min": YEAR_START.strftime("%Y-%m-%d"), "max": SNAPSHOT.strftime("%Y-%m-%d")},
+    {"name": "discharge_date", "type": "date", "min": YEAR_START.strftime("%Y-%m-%d"), "max": "2026-12-31"},
+    {"name": "length_of_stay", "type": "numeric", "min": 0, "max": 365},
+    {"name": "diagnosis", "type": "categorical", "categories": sorted(d.code for d in icd10.DIAGNOSES)},
+    {"name": "insurance", "type": "categorical", "categories": [name for name, _ in INSURANCE]},
 ]
 QUASI_IDENTIFIERS = ["birth_date", "sex", "postcode"]
 

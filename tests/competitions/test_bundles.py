@@ -119,6 +119,26 @@ def test_wrong_types_name_the_field_and_the_expectation(tmp_path):
     assert "ISO 8601" in errors["phases[0].start"]
 
 
+def test_a_columns_public_domain_is_checked_and_kept(tmp_path):
+    def bad(m):
+        columns = m["schema"]["columns"]
+        columns[0].update({"min": 90, "max": 18})  # age: max below min
+        columns[1].update({"categories": ["F", "F"], "min": 0})  # sex
+
+    errors = _import_errors(_edit(bundle_membership(tmp_path / "b"), bad))
+    assert errors["schema.columns[0].max"] == "must be greater than min (90), got 18"
+    assert errors["schema.columns[1].categories"] == "lists a value twice"
+    assert errors["schema.columns[1].min"] == "only numeric and date columns have bounds; list categories instead"
+
+    def good(m):
+        m["schema"]["columns"][0].update({"min": 0, "max": 120})
+        m["schema"]["columns"][1]["categories"] = ["F", "M"]
+
+    competition = competition_import(path=_edit(bundle_membership(tmp_path / "c"), good))
+    assert competition.schema["columns"][0] == {"name": "age", "type": "numeric", "min": 0, "max": 120}
+    assert competition.schema["columns"][1] == {"name": "sex", "type": "categorical", "categories": ["F", "M"]}
+
+
 def test_unknown_task_metric_and_column(tmp_path):
     def change(m):
         m["task"] = "mind-reading"

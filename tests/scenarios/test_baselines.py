@@ -67,7 +67,11 @@ def test_defense_baselines_on_the_public_sample(bundles, tmp_path):
         out = tmp_path / code_of(baseline) / "output"
         run_program(spec.root / baseline.path, prepared.input_dir, out, task=task.name, role="defense", seed=1)
         release = task.validate(path=out / "release.csv", prepared=prepared)
-        assert len(release) == len(read(prepared.input_dir / "records.csv"))
+        records = len(read(prepared.input_dir / "records.csv"))
+        if code_of(baseline) == "dp_marginals":  # its row count is a noisy count of the records
+            assert abs(len(release) - records) <= 0.05 * records
+        else:
+            assert len(release) == records
 
 
 def test_defense_releases_of_the_training_records(arena_releases):
@@ -85,7 +89,7 @@ def test_defense_releases_of_the_training_records(arena_releases):
     assert releases["mondrian_k_anonymity"]["birth_date"].str.startswith("[").mean() > 0.5
     for name in ("gaussian_copula", "dp_marginals"):
         r = releases[name]
-        assert "record_id" not in r.columns and len(r) == 12_000
+        assert "record_id" not in r.columns and abs(len(r) - 12_000) <= (0 if name == "gaussian_copula" else 600)
         assert set(r["diagnosis"]) <= set(raw["diagnosis"])
         # Synthetic rows are not copies of the training rows.
         columns = list(r.columns)

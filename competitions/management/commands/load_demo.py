@@ -20,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=Path(settings.VAR_DIR) / "scenarios")
         parser.add_argument("--reset", action="store_true", help="Re-import scenarios that already exist.")
         parser.add_argument("--no-evaluate", action="store_true", help="Import only; leave baselines queued.")
+        parser.add_argument("--games", action="store_true",
+                            help="Also play the membership games of the defense baselines here (thousands of sandbox runs; "
+                                 "without it they are left to a worker's games queue).")
 
-    def handle(self, *args, out: Path, reset: bool, no_evaluate: bool, **options):
+    def handle(self, *args, out: Path, reset: bool, no_evaluate: bool, games: bool, **options):
         self.stdout.write(f"Building scenario bundles into {out} …")
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", "scenarios.build", "--out", str(out)], cwd=settings.BASE_DIR)
@@ -48,8 +51,25 @@ class Command(BaseCommand):
         if no_evaluate:
             return
         # Inline: arena pairs that a finished baseline schedules run here too, not in a worker.
-        with override_settings(ARENA_EVALUATION_MODE="inline"):
+        # Membership games are not: the boards open first, games fill them in afterwards.
+        with override_settings(ARENA_EVALUATION_MODE="inline", ARENA_MEMBERSHIP_GAMES=False):
             self._evaluate_queued()
+        if games:
+            self._play_games()
+        else:
+            self.stdout.write("Membership games are left to the server: it plays them after every other job, "
+                              "and the boards fill in as they finish (or run load_demo --games).")
+
+    def _play_games(self) -> None:
+        from evaluation import membership_games
+
+        defenses = membership_games.game_defenses()
+        for number, submission in enumerate(defenses, start=1):
+            self.stdout.write(f"  [{number}/{len(defenses)}] membership game of '{submission.baseline_name}' …", ending="")
+            self.stdout.flush()
+            started = time.monotonic()
+            membership_games.membership_game_play(submission_id=submission.pk)
+            self.stdout.write(f" done ({time.monotonic() - started:.0f} s)")
 
     def _evaluate_queued(self) -> None:
         """Score every queued baseline here and now, so the demo opens on filled leaderboards."""
