@@ -32,7 +32,7 @@ from submissions.models import Score, Submission
 
 from . import selectors, services
 from .bundles import BundleInvalid
-from .leaderboards import explain
+from .leaderboards import charts, explain
 from .leaderboards.selectors import (
     board_tasks,
     leaderboard_csv,
@@ -86,6 +86,12 @@ def home(request):
         "activity": submission_selectors.recent_finished(competitions=published),
         "live_slugs": [c.slug for c in published],
     })
+
+
+def glossary(request):
+    """Every term the pages explain on hover, on one page (the tooltips link here)."""
+    entries = sorted(explain.GLOSSARY, key=lambda e: e["term"].lower())
+    return render(request, "glossary.html", {"entries": entries})
 
 
 def competition_detail(request, slug: str):
@@ -170,6 +176,8 @@ def competition_leaderboard(request, slug: str):
             "reportUrl": report_url,
             "matrixUrl": matrix_url,
             "matrixSplit": matrix_split,
+            "explanations": explain.glossary_for(task=task, metrics=public["metrics"]),
+            "matrixExplanations": explain.matrix_explanations(matrix=matrix),
         },
     )
     return render(request, "competitions/leaderboard.html", context)
@@ -198,7 +206,8 @@ def competition_scenario(request, slug: str):
     competition = context["competition"]
     phase = phase_choose(competition=competition, name=request.GET.get("phase"))
     boards = [leaderboard_snapshot(phase=phase, split=Score.PUBLIC, task=t) for t in board_tasks(competition=competition)]
-    context.update(tab="scenario", phase=phase, stories=explain.baseline_stories(competition=competition, boards=boards))
+    matrix = arena_selectors.arena_matrix_shared(phase=phase, split=Score.PUBLIC) if competition.is_arena else None
+    context.update(tab="scenario", phase=phase, **charts.scenario_page(competition=competition, boards=boards, matrix=matrix))
     return render(request, "competitions/scenario.html", context)
 
 

@@ -492,13 +492,13 @@ def _pair_run(result: ArenaResult, attack: Submission, defense: Submission) -> _
 def _scores_json(scores: dict[str, dict[str, ScoreValue]]) -> dict:
     from .services import _finite
 
-    return {
-        split: {
-            key: {"value": _finite(v.value), "ci_low": _finite(v.ci_low), "ci_high": _finite(v.ci_high)}
-            for key, v in metrics.items()
-        }
-        for split, metrics in scores.items()
-    }
+    def entry(v: ScoreValue) -> dict:
+        out = {"value": _finite(v.value), "ci_low": _finite(v.ci_low), "ci_high": _finite(v.ci_high)}
+        if (v.detail or {}).get("roc"):  # the pair's ROC curve, drawn on the attack's page and in the report
+            out["roc"] = v.detail["roc"]
+        return out
+
+    return {split: {key: entry(v) for key, v in metrics.items()} for split, metrics in scores.items()}
 
 
 def _finish(result: ArenaResult, outcome: _Outcome) -> None:

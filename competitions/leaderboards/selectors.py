@@ -427,18 +427,20 @@ def _csv_safe(text: str) -> str:
 
 
 def pareto_axes(*, competition: Competition, metrics: list[dict]) -> dict | None:
-    """Which metrics a defense board plots as utility (x) against privacy (y).
+    """Which metrics a defense board plots as privacy (x) against utility (y).
 
     ``options.pareto: {utility: KEY, privacy: KEY}`` in the bundle chooses; otherwise utility
-    is the primary metric and privacy the first risk-like metric the task reports.
+    is the primary metric and privacy the arena's (1 − the strongest attack's normalised
+    success), or outside an arena the first measured attack risk the task reports. Counts of
+    rows in small groups (records at risk, k) are not privacy axes: every coarsening scores
+    well on them whether or not attacks break it.
     """
     keys = {m["key"] for m in metrics}
     chosen = (competition.options or {}).get("pareto") or {}
     utility = chosen.get("utility") if chosen.get("utility") in keys else next((m["key"] for m in metrics if m["primary"]), None)
     privacy = chosen.get("privacy") if chosen.get("privacy") in keys else None
     if privacy is None:
-        for candidate in ("worst_attack_success", "records_at_risk", "prosecutor_risk", "linkability_risk",
-                          "singling_out_risk", "inference_risk", "k_anonymity"):
+        for candidate in ("arena_privacy", "linkability_risk", "singling_out_risk", "inference_risk", "prosecutor_risk"):
             if candidate in keys:
                 privacy = candidate
                 break

@@ -1,0 +1,137 @@
+"""Data for the pages' charts, read from what the boards and the arena matrix already hold.
+
+Every function takes the dicts the leaderboard and matrix selectors return (so a chart can
+never disagree with the table beside it) and returns plain dicts for a template or a script.
+"""
+
+from __future__ import annotations
+
+from evaluation.tasks import get_task
+
+from .explain import TASK_STORIES
+
+# What a figure means in people, per attack task's primary metric: the verb for "N of 100 people …".
+PEOPLE_VERBS = {
+    "reidentification_rate": "re-identified by name",
+    "tpr_at_fpr_0_1": "spotted as in the data",
+    "inference_risk": "had their secret exposed",
+    "member_accuracy": "had their secret guessed",
+}
+# The condition under which the figure holds, and what guessing achieves, per metric.
+PEOPLE_NOTES = {
+    "tpr_at_fpr_0_1": "while 10 of 100 outsiders are wrongly flagged; guessing spots 10",
+    "inference_risk": "beyond what the release reveals about people outside the data",
+}
+
+
+def attacker_needs(*, competition, task: str) -> dict:
+    """Which columns an attacker must know about a person for ``task``, from the competition's schema."""
+    schema = competition.schema or {}
+    columns = [c["name"] if isinstance(c, dict) else str(c) for c in schema.get("columns") or []]
+    qis = list(schema.get("quasi_identifiers") or [])
+    sensitive = list(schema.get("sensitive") or [])
+    options = competition.options or {}
+    if task == "membership-inference":
+        return {"knows": columns, "source": "the person's full record (every column)",
+                "learns": "whether the person's record was in the hospital's data"}
+    if task == "reidentification":
+        return {"knows": qis, "source": "a register with names, such as a voter or insurance list, that holds these columns",
+                "learns": "which released record belongs to which named person"}
+    if task == "attribute-inference":
+        secret = options.get("secret") or (sensitive[0] if sensitive else "the secret column")
+        known = [c for c in (options.get("known_columns") or qis) if c != secret]
+        return {"knows": known, "source": "facts about the person that are easy to learn",
+                "learns": f"the person's {secret.replace('_', ' ')}"}
+    return {"knows": qis, "source": "", "learns": ""}
+
+
+def _strongest(matrix: dict, column: int, task: str) -> dict | None:
+    """The column's strongest cell of one attack task; ``{"undefined": True}`` where attacks finished
+    but the metric is undefined for the release (the matrix's "n/a"); None where none finished."""
+    best = None
+    for row in matrix["rows"]:
+        if row["attack"]["task"] != task:
+            continue
+        cell = row["cells"][column]
+        if cell["status"] == "finished" and cell["value"] is None and best is None:
+            best = {"undefined": True, "normalised_success": -1.0}
+            continue
+        if cell["value"] is None or cell["normalised_success"] is None:
+            continue
+        if best is None or cell["normalised_success"] > best["normalised_success"]:
+            best = {"value": cell["value"], "normalised_success": cell["normalised_success"], "level": cell["level"],
+                    "attack": row["attack"]["team"], "baseline": row["attack"]["baseline"]}
+    return best
+
+
+def arena_exposure(*, matrix: dict) -> dict:
+    """Per defense of the arena matrix: the strongest attack of each kind and the utility kept.
+
+    Returns ``{"tasks": [{task, title, metric, verb}], "rows": [{defense, cells: [strongest | None],
+    utility, arena_privacy, least_protected}], "least_protected": defense | None}``; the values are
+    the matrix's own cells. The least protected defense is the baseline with the lowest arena
+    privacy (in the demo, the one that publishes the records unchanged).
+    """
+    tasks = [{**t, "title": TASK_STORIES.get(t["task"], {}).get("title", t["task"]),
+              "verb": PEOPLE_VERBS.get(t["metric"]["key"], ""), "note": PEOPLE_NOTES.get(t["metric"]["key"], "")}
+             for t in matrix["attack_tasks"]]
+    measured = [d for d in matrix["defenses"] if d["baseline"] and d["arena_privacy"] is not None]
+    least = min(measured, key=lambda d: d["arena_privacy"], default=None)
+    rows = []
+    for column, defense in enumerate(matrix["defenses"]):
+        rows.append({
+            "defense": defense,
+            "cells": [_strongest(matrix, column, t["task"]) for t in tasks],
+            "utility": defense["utility"],
+            "arena_privacy": defense["arena_privacy"],
+            "least_protected": least is not None and defense["submission"] == least["submission"],
+        })
+    return {"tasks": tasks, "rows": rows, "least_protected": least}
+
+
+def attack_value_against(*, matrix: dict, attack_submission: int, defense_submission: int) -> float | None:
+    """One cell of the matrix: what an attack reached against one defense."""
+    columns = [d["submission"] for d in matrix["defenses"]]
+    if defense_submission not in columns:
+        return None
+    for row in matrix["rows"]:
+        if row["attack"]["submission"] == attack_submission:
+            return row["cells"][columns.index(defense_submission)]["value"]
+    return None
+
+
+def board_bars(*, board: dict, limit: int = 8) -> dict | None:
+    """The primary metric of every baseline and the best teams of a board, for a bar chart."""
+    primary = next((m for m in board["metrics"] if m["primary"]), None)
+    if primary is None:
+        return None
+    rows, teams = [], 0
+    for row in board["rows"]:
+        value = row["scores"].get(primary["key"], {}).get("value")
+        if value is None:
+            continue
+        if not row["baseline"]:
+            teams += 1
+            if teams > limit:
+                continue
+        rows.append({"name": row["team"], "baseline": row["baseline"], "rank": row["rank"], "value": value})
+    return {"metric": primary, "rows": rows, "verb": PEOPLE_VERBS.get(primary["key"], ""),
+            "role": get_task(board["task"]).role}
+
+
+
+def scenario_page(*, competition, boards: list[dict], matrix: dict | None) -> dict:
+    """Everything the scenario page draws: per-task stories with what an attacker needs and a bar
+    chart of the board, and, in an arena, each defense's exposure against its utility."""
+    from .explain import baseline_stories
+
+    exposure = arena_exposure(matrix=matrix) if matrix and matrix["defenses"] and matrix["rows"] else None
+    stories = baseline_stories(competition=competition, boards=boards, matrix=matrix if exposure else None)
+    for story, board in zip(stories, boards):
+        role = get_task(board["task"]).role
+        story["needs"] = attacker_needs(competition=competition, task=board["task"]) if role == "attack" else None
+        # An arena's attacks are drawn per defense in the exposure chart; their board is an average.
+        story["bars"] = None if story["averaged"] else board_bars(board=board)
+        if story["bars"] and role != "attack":
+            story["bars"] = None  # a defense board's primary metric is utility, drawn in the exposure chart
+    return {"stories": stories, "exposure": exposure}
