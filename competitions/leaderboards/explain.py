@@ -197,7 +197,8 @@ def limits_in_words(limits: dict | None) -> str:
     if not limits:
         return "the platform's default limits"
     parts = []
-    for key, value in limits.items():
+    order = list(LIMIT_WORDS)  # the same order on every page, whatever order the database keeps
+    for key, value in sorted(limits.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])):
         words = LIMIT_WORDS.get(key)
         number = f"{value:g}" if isinstance(value, float) else str(value)
         if words is None:

@@ -130,3 +130,23 @@ def index(sequence, position):
         return sequence[int(position)]
     except (IndexError, TypeError, ValueError, KeyError):
         return None
+
+
+@register.simple_tag
+def attack_roc(submission) -> list[dict]:
+    """The ROC curves of a finished attack on the public split (its own, or one per defense in an arena)."""
+    from evaluation.charts import attack_roc_curves
+
+    if submission.role != "attack" or submission.status not in ("finished", "scoring"):
+        return []
+    return attack_roc_curves(attack=submission)
+
+
+@register.simple_tag
+def metric_explanation(metric) -> str:
+    """A Metric's one-sentence explanation, with the bundle's own description after it where it adds one."""
+    text = explain.metric_explanation(key=metric.key, task=metric.task)
+    description = (metric.description or "").strip()
+    if text and description and description not in text:
+        return f"{text} ({description})"
+    return text or description

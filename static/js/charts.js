@@ -19,6 +19,20 @@
     return svg;
   }
 
+  /* The drawing's width in SVG units: the container's width in pixels, within [320, max], so that
+     text keeps a readable size on a phone instead of shrinking with the whole drawing. */
+  function widthFor(container, max) {
+    var w = container.clientWidth || max;
+    return Math.max(320, Math.min(max, Math.round(w)));
+  }
+
+  /* Where a legend goes: beside the plot when there is room, else under it (returns the box and height). */
+  function legendLayout(W, H, count, side) {
+    if (W >= 480) return { right: W - side, height: H, x: W - side + 10, y: 12 };
+    var rows = Math.min(count, 12);
+    return { right: W - 16, height: H + rows * 15 + 8, x: 56, y: H + 2 };
+  }
+
   function extent(values, pad) {
     var lo = Math.min.apply(null, values), hi = Math.max.apply(null, values);
     if (!isFinite(lo)) { lo = 0; hi = 1; }
@@ -51,11 +65,12 @@
     return ticks;
   }
 
-  function legend(svg, names, x, y) {
+  function legend(svg, names, x, y, width) {
+    var chars = Math.max(8, Math.floor(((width || 160) - 16) / 6.2));
     var g = svgEl("g", { "class": "legend" });
     names.slice(0, 10).forEach(function (name, i) {
       g.appendChild(svgEl("rect", { x: x, y: y + i * 15, width: 10, height: 10, fill: PALETTE[i % PALETTE.length] }));
-      g.appendChild(svgEl("text", { x: x + 14, y: y + i * 15 + 9 }, name.length > 18 ? name.slice(0, 17) + "…" : name));
+      g.appendChild(svgEl("text", { x: x + 14, y: y + i * 15 + 9 }, name.length > chars ? name.slice(0, chars - 1) + "…" : name));
     });
     svg.appendChild(g);
   }
@@ -136,7 +151,8 @@
   function history(container, series, opts) {
     series = series.filter(function (s) { return s.points.length; });
     if (!series.length) return empty(container, "No scores yet.");
-    var W = 600, H = 300, box = { left: 56, right: W - 180, top: 12, bottom: H - 44 };
+    var W = widthFor(container, 600), lay = legendLayout(W, 300, series.length, 180);
+    var H = lay.height, box = { left: 56, right: lay.right, top: 12, bottom: 300 - 44 };
     var times = [], values = [];
     series.forEach(function (s) { s.points.forEach(function (p) { if (!s.baseline) times.push(p.t.getTime()); values.push(p.v); }); });
     var now = Date.now(); times.push(now);
@@ -174,11 +190,12 @@
     });
     var g = svgEl("g", { "class": "legend" });
     series.slice(0, 12).forEach(function (s, i) {
-      var y = box.top + i * 15;
-      if (s.baseline) g.appendChild(svgEl("line", { x1: box.right + 10, x2: box.right + 20, y1: y + 5, y2: y + 5, stroke: s.colour, "stroke-width": 2, "stroke-dasharray": "3 2" }));
-      else g.appendChild(svgEl("rect", { x: box.right + 10, y: y, width: 10, height: 10, fill: s.colour }));
+      var y = lay.y + i * 15, x = lay.x;
+      if (s.baseline) g.appendChild(svgEl("line", { x1: x, x2: x + 10, y1: y + 5, y2: y + 5, stroke: s.colour, "stroke-width": 2, "stroke-dasharray": "3 2" }));
+      else g.appendChild(svgEl("rect", { x: x, y: y, width: 10, height: 10, fill: s.colour }));
       var name = s.name + (s.baseline ? " (baseline)" : "");
-      g.appendChild(svgEl("text", { x: box.right + 24, y: y + 9 }, name.length > 25 ? name.slice(0, 24) + "…" : name));
+      var chars = Math.max(8, Math.floor((W - x - 18) / 6.2));
+      g.appendChild(svgEl("text", { x: x + 14, y: y + 9 }, name.length > chars ? name.slice(0, chars - 1) + "…" : name));
     });
     svg.appendChild(g);
   }
@@ -188,7 +205,7 @@
   function pareto(container, points, opts) {
     points = points.filter(function (p) { return p.x !== null && p.y !== null && p.x !== undefined && p.y !== undefined; });
     if (!points.length) return empty(container, opts.emptyText || "No defense has both scores yet.");
-    var W = 600, H = 380, box = { left: 60, right: W - 24, top: 16, bottom: H - 52 };
+    var W = widthFor(container, 600), H = W < 480 ? 340 : 380, box = { left: 60, right: W - 24, top: 16, bottom: H - 52 };
     var xv = [], yv = [];
     points.forEach(function (p) {
       xv.push(p.x); yv.push(p.y);
@@ -249,7 +266,8 @@
   function roc(container, curves, opts) {
     curves = curves.filter(function (c) { return c.points && c.points.length; });
     if (!curves.length) return empty(container, "No ROC curve yet.");
-    var W = 560, H = 340, box = { left: 56, right: W - 130, top: 12, bottom: H - 44 }, floor = 1e-3;
+    var W = widthFor(container, 600), lay = legendLayout(W, 340, Math.min(curves.length, 10), 170);
+    var H = lay.height, box = { left: 56, right: lay.right, top: 12, bottom: 340 - 44 }, floor = 1e-3;
     var lx = function (v) { return Math.log10(Math.max(v, floor)); };
     var xs = function (v) { return box.left + (lx(v) + 3) / 3 * (box.right - box.left); };
     var ys = function (v) { return box.bottom - (lx(v) + 3) / 3 * (box.bottom - box.top); };
@@ -266,7 +284,7 @@
       line.appendChild(svgEl("title", {}, c.name));
       svg.appendChild(line);
     });
-    legend(svg, curves.slice(0, 10).map(function (c) { return c.name + (c.baseline ? " (baseline)" : ""); }), box.right + 10, box.top);
+    legend(svg, curves.slice(0, 10).map(function (c) { return c.name + (c.baseline ? " (baseline)" : ""); }), lay.x, lay.y, W - lay.x - 4);
   }
 
   window.Charts = { history: history, pareto: pareto, roc: roc };
