@@ -30,7 +30,7 @@
   function legendLayout(W, H, count, side) {
     if (W >= 480) return { right: W - side, height: H, x: W - side + 10, y: 12 };
     var rows = Math.min(count, 12);
-    return { right: W - 16, height: H + rows * 15 + 8, x: 56, y: H + 2 };
+    return { right: W - 30, height: H + rows * 15 + 8, x: 56, y: H + 2 };
   }
 
   function extent(values, pad) {
@@ -102,7 +102,11 @@
     return n;
   }
 
-  function decimals(step) { return Math.max(0, Math.min(4, -Math.floor(Math.log10(step) + 1e-9))); }
+  /* The digits a tick step needs (0.25 → 2, 0.2 → 1, 5 → 0). */
+  function decimals(step) {
+    for (var d = 0; d < 4; d++) if (Math.abs(Math.round(step * Math.pow(10, d)) - step * Math.pow(10, d)) < 1e-6) return d;
+    return 4;
+  }
 
   /* Labels beside points without overlapping each other, the points or the plot's edges. A label
      that fits nowhere becomes a number, explained in a list under the chart. */
@@ -161,7 +165,11 @@
     var xs = function (t) { return box.left + (Math.max(t, tx[0]) - tx[0]) / (tx[1] - tx[0]) * (box.right - box.left); };
     var ys = function (v) { return box.bottom - (v - vy.lo) / (vy.hi - vy.lo) * (box.bottom - box.top); };
     var svg = frame(container, opts.label, W, H);
-    var dateFmt = function (t) { var d = new Date(t); return (d.getUTCMonth() + 1) + "/" + d.getUTCDate() + " " + String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0"); };
+    var pad = function (n) { return String(n).padStart(2, "0"); }, span = tx[1] - tx[0];
+    var dateFmt = function (t) {  // seconds when the history spans minutes, the day when it spans days
+      var d = new Date(t), time = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + (span < 15 * 60 * 1000 ? ":" + pad(d.getUTCSeconds()) : "");
+      return span < 24 * 3600 * 1000 ? time : (d.getUTCMonth() + 1) + "/" + d.getUTCDate() + " " + time;
+    };
     var digits = Math.max(decimals(vy.step), 0);
     axes(svg, box, xs, ys, "time (UTC)", opts.yLabel, linearTicks(tx[0], tx[1], 3), vy.ticks,
       dateFmt, function (v) { return v.toFixed(digits); });

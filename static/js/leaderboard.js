@@ -189,7 +189,11 @@
     if (historyBox && history.metric) {
       var series = history.teams.map(function (t) {
         return { name: t.team, points: t.points.map(function (p) { return { t: new Date(p.at), v: p.value }; }) };
-      }).concat(baselineSeries(boards.public, history.metric));
+      });
+      var baselines = baselineSeries(boards.public, history.metric);
+      series = series.concat(baselines);
+      var note = document.getElementById("history-note");
+      if (note && !baselines.length) note.textContent = "Teams only: no organizer baseline has a score on this board.";
       Charts.history(historyBox, series, { label: "Best " + history.metric.label + " of each team over time, baselines as dashed lines",
         yLabel: history.metric.label, precision: history.metric.precision });
     } else if (historyBox) {

@@ -4,22 +4,36 @@
    add later (event delegation). Arena.term builds the same markup as the template tag. */
 (function () {
   "use strict";
-  var shown = null, counter = 0;
+  var shown = null, shownLabel = null, home = null, counter = 0;
 
   function tipOf(label) {
     var id = label && label.getAttribute("aria-describedby");
     return id ? document.getElementById(id) : null;
   }
 
+  /* A shown tip moves to the end of the body, out of any sticky table cell whose stacking order
+     would let neighbouring cells paint over it; it goes back beside its label when hidden. */
   function hide() {
-    if (shown) { shown.classList.remove("open"); shown = null; }
+    if (!shown) return;
+    shown.classList.remove("open");
+    if (home && home.isConnected) home.appendChild(shown); else shown.remove();
+    shown = null; shownLabel = null; home = null;
   }
 
   function show(label) {
     var tip = tipOf(label);
     if (!tip || tip === shown) return;
     hide();
+    home = tip.parentNode;
+    document.body.appendChild(tip);
     tip.classList.add("open");
+    shown = tip;
+    shownLabel = label;
+    place(label, tip);
+  }
+
+  /* Under the label (above it near the bottom of the window), inside the window. */
+  function place(label, tip) {
     var rect = label.getBoundingClientRect(), width = Math.min(320, window.innerWidth - 16);
     tip.style.width = width + "px";
     var left = Math.max(8, Math.min(rect.left, window.innerWidth - width - 8));
@@ -27,7 +41,6 @@
     if (top + tip.offsetHeight > window.innerHeight - 8) top = Math.max(8, rect.top - tip.offsetHeight - 6);
     tip.style.left = left + "px";
     tip.style.top = top + "px";
-    shown = tip;
   }
 
   function label(event) {
@@ -41,7 +54,9 @@
   });
   document.addEventListener("focusin", function (event) { var l = label(event); if (l) show(l); else hide(); });
   document.addEventListener("keydown", function (event) { if (event.key === "Escape") hide(); });
-  window.addEventListener("scroll", hide, true);
+  // Scrolling (the page, or a table scrolling to a focused label) moves the tip with its label.
+  window.addEventListener("scroll", function () { if (shown) place(shownLabel, shown); }, true);
+  window.addEventListener("resize", function () { if (shown) place(shownLabel, shown); });
 
   window.Arena = window.Arena || {};
   /* A label that explains itself; text "" gives the plain label. */
