@@ -50,3 +50,13 @@ def defense_roc_curves(*, defense: Submission, split: str = Score.PUBLIC) -> lis
             curves.append({"name": f"{result.attack.display_name} #{result.attack_id}", "points": points,
                            "baseline": result.attack.is_baseline})
     return curves
+
+
+def release_unlinkable(*, defense: Submission, split: str = Score.PUBLIC) -> bool:
+    """Whether re-identification attacks finished against the release but could check no link
+    (the metric is undefined: the release's rows carry no record id of a real patient)."""
+    results = ArenaResult.objects.filter(defense=defense, status=ArenaResult.FINISHED, attack_task="reidentification")
+    return results.exists() and not any(
+        value is not None for value in (
+            ((r.scores or {}).get(split) or {}).get("reidentification_rate", {}).get("value") for r in results)
+    )

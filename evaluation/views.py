@@ -44,4 +44,5 @@ def submission_report(request, submission_id: int):
         return render(request, "evaluation/report.html", {**context, "report": None, "hidden_reason": str(exc)}, status=403)
     context["report"] = selectors.identifiability_report(defense=defense, split=split)
     context["roc_curves"] = charts.defense_roc_curves(defense=defense, split=split)
+    context["unlinkable"] = charts.release_unlinkable(defense=defense, split=split)
     return render(request, "evaluation/report.html", context)

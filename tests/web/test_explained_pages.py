@@ -220,11 +220,13 @@ def test_report_names_the_built_in_inference_check_apart_from_the_inference_atta
     defense = Submission.objects.get(pk=d1.pk)
     page = client.get(reverse("submission-report", kwargs={"submission_id": defense.pk})).content.decode()
     tips = _tips(page)
-    assert "built-in" in tips["Inference (built-in check)"]
+    assert "own inference check" in tips["Inference (built-in check)"]
     text = _text(page)
     assert "Not the same measure as the attribute-inference attacks" in text
     assert "submitted attacks, not the built-in inference check above" in text
     assert tips["Arena privacy"] == _text(explain.glossary_entry(key="arena_privacy")["text"]) + " Glossary"
+    # A release without record ids: k counts released rows, which the page says beside it.
+    assert "Re-identification is undefined for this release" in text
 
 
 
