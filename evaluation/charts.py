@@ -9,7 +9,7 @@ may read ``split``.
 
 from __future__ import annotations
 
-from competitions.leaderboards.selectors import _thin
+from competitions.leaderboards.selectors import curve_thin
 from submissions.models import Score, Submission
 
 from .models import ArenaResult
@@ -19,7 +19,7 @@ ROC_METRIC = "auc"
 
 def _pair_curve(result: ArenaResult, split: str) -> list | None:
     curve = (((result.scores or {}).get(split) or {}).get(ROC_METRIC) or {}).get("roc")
-    return _thin(curve) if curve else None
+    return curve_thin(curve) if curve else None
 
 
 def attack_roc_curves(*, attack: Submission, split: str = Score.PUBLIC) -> list[dict]:
@@ -28,7 +28,7 @@ def attack_roc_curves(*, attack: Submission, split: str = Score.PUBLIC) -> list[
     curves = []
     score = Score.objects.filter(submission=attack, split=split, metric=ROC_METRIC).only("detail").first()
     if score is not None and (score.detail or {}).get("roc"):
-        curves.append({"name": attack.display_name, "points": _thin(score.detail["roc"]), "baseline": attack.is_baseline})
+        curves.append({"name": attack.display_name, "points": curve_thin(score.detail["roc"]), "baseline": attack.is_baseline})
     results = (ArenaResult.objects.filter(attack=attack, status=ArenaResult.FINISHED)
                .select_related("defense__team").order_by("-defense__is_baseline", "defense__created", "defense_id"))
     for result in results:

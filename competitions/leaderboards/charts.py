@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from evaluation.tasks import get_task
 
-from .explain import TASK_STORIES
+from .explain import TASK_STORIES, baseline_stories, reading
 
 # What a figure means in people, per attack task's primary metric: the verb for "N of 100 people …".
 PEOPLE_VERBS = {
@@ -122,16 +122,30 @@ def board_bars(*, board: dict, limit: int = 8) -> dict | None:
 
 def scenario_page(*, competition, boards: list[dict], matrix: dict | None) -> dict:
     """Everything the scenario page draws: per-task stories with what an attacker needs and a bar
-    chart of the board, and, in an arena, each defense's exposure against its utility."""
-    from .explain import baseline_stories
+    chart of the board, and, in an arena, each defense's exposure against its utility.
 
+    In an arena an attack's board score is its mean over every defense it ran against: such a
+    story is marked ``averaged``, and each baseline attack's primary finding carries its own
+    result against the least protected defense (``against``), read from the matrix.
+    """
     exposure = arena_exposure(matrix=matrix) if matrix and matrix["defenses"] and matrix["rows"] else None
-    stories = baseline_stories(competition=competition, boards=boards, matrix=matrix if exposure else None)
+    least = exposure["least_protected"] if exposure else None
+    stories = baseline_stories(competition=competition, boards=boards)
     for story, board in zip(stories, boards):
         role = get_task(board["task"]).role
+        story["averaged"] = exposure is not None and role == "attack"
+        story["least_protected"] = least if story["averaged"] else None
+        for baseline in story["baselines"]:
+            for finding in baseline["findings"]:
+                finding["averaged"] = story["averaged"]
+                if story["averaged"] and least is not None and finding["primary"]:
+                    against = attack_value_against(matrix=matrix, attack_submission=baseline["submission"],
+                                                   defense_submission=least["submission"])
+                    if against is not None:
+                        finding["against"] = {"value": against, "defense": least["team"],
+                                              "sentence": reading(task=board["task"], metric=finding["key"], value=against)}
         story["needs"] = attacker_needs(competition=competition, task=board["task"]) if role == "attack" else None
-        # An arena's attacks are drawn per defense in the exposure chart; their board is an average.
-        story["bars"] = None if story["averaged"] else board_bars(board=board)
-        if story["bars"] and role != "attack":
-            story["bars"] = None  # a defense board's primary metric is utility, drawn in the exposure chart
+        # Bars for a fixed competition's attacks; an arena's are drawn per defense in the exposure
+        # chart (their board is an average), and a defense board's primary metric is utility.
+        story["bars"] = board_bars(board=board) if role == "attack" and not story["averaged"] else None
     return {"stories": stories, "exposure": exposure}

@@ -257,24 +257,13 @@ def reading(*, task: str, metric: str, value: float | None) -> str | None:
     return None
 
 
-def baseline_stories(*, competition, boards: list[dict], matrix: dict | None = None) -> list[dict]:
-    """For each task's public board: what the task means and what each baseline achieved.
-
-    In an arena an attack's board score is its mean over every defense it ran against; such a
-    finding is marked ``averaged`` and carries the attack's own result against the least
-    protected defense (``against``), read from ``matrix`` so that the page agrees with it.
-    """
-    from .charts import arena_exposure, attack_value_against
-
-    least = arena_exposure(matrix=matrix)["least_protected"] if matrix else None
+def baseline_stories(*, competition, boards: list[dict]) -> list[dict]:
+    """For each task's public board: what the task means and what each baseline achieved."""
     stories = []
     for board in boards:
         story = dict(TASK_STORIES.get(board["task"], {"title": board["task"], "question": ""}))
         story["task"] = board["task"]
         story["baselines"] = []
-        averaged = bool(matrix) and board["task"] in competition.attack_tasks and board["task"] != competition.task
-        story["averaged"] = averaged
-        story["least_protected"] = least if averaged else None
         for row in board["rows"]:
             if not row["baseline"]:
                 continue
@@ -283,16 +272,10 @@ def baseline_stories(*, competition, boards: list[dict], matrix: dict | None = N
                 value = row["scores"].get(m["key"], {}).get("value")
                 sentence = reading(task=board["task"], metric=m["key"], value=value)
                 if sentence:
-                    finding = {"key": m["key"], "label": m["label"], "value": value, "precision": m["precision"],
-                               "sentence": sentence, "averaged": averaged}
-                    if averaged and least is not None:
-                        against = attack_value_against(matrix=matrix, attack_submission=row["submission"],
-                                                       defense_submission=least["submission"]) if m["primary"] else None
-                        if against is not None:
-                            finding["against"] = {"value": against, "defense": least["team"],
-                                                  "sentence": reading(task=board["task"], metric=m["key"], value=against)}
-                    findings.append(finding)
-            story["baselines"].append({"name": row["team"], "findings": findings, "scores": row["scores"]})
+                    findings.append({"key": m["key"], "label": m["label"], "value": value, "precision": m["precision"],
+                                     "primary": m["primary"], "sentence": sentence})
+            story["baselines"].append({"name": row["team"], "submission": row["submission"], "findings": findings,
+                                       "scores": row["scores"]})
         teams = [r for r in board["rows"] if not r["baseline"]]
         story["best_team"] = teams[0] if teams else None
         story["primary"] = next((m for m in board["metrics"] if m["primary"]), None)

@@ -181,7 +181,7 @@ def _private_candidates(*, phase: Phase, task: str, metrics: list[Metric]) -> li
     return [pk for pk, _ in selected] + fallback
 
 
-def _thin(curve: list, points: int = ROC_POINTS) -> list[list[float]]:
+def curve_thin(curve: list, points: int = ROC_POINTS) -> list[list[float]]:
     """Keep about ``points`` points of a curve, always the first and the last."""
     if len(curve) <= points:
         return [[float(x), float(y)] for x, y in curve]
@@ -222,7 +222,7 @@ def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None, metri
         }
         roc = (detail or {}).get("roc")
         if roc:
-            curves[submission_id] = _thin(roc)
+            curves[submission_id] = curve_thin(roc)
 
     def sort_key(sub: Submission):
         values = tuple(_order_value(scores[sub.pk].get(m.key, {}).get("value"), m.direction) for m in metrics)

@@ -8,8 +8,10 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from competitions import selectors
 from competitions.leaderboards import explain
 from competitions.markdown import render_markdown
+from evaluation.charts import attack_roc_curves
 
 register = template.Library()
 
@@ -108,8 +110,6 @@ def limits_words(limits) -> str:
 @register.simple_tag
 def organizes_anything(user) -> bool:
     """Whether the navigation offers the organizers' area: users who may create or already organize competitions."""
-    from competitions import selectors
-
     if not getattr(user, "is_authenticated", False):
         return False
     return selectors.can_create_competitions(user=user) or selectors.competitions_organized(user=user).exists()
@@ -135,8 +135,6 @@ def index(sequence, position):
 @register.simple_tag
 def attack_roc(submission) -> list[dict]:
     """The ROC curves of a finished attack on the public split (its own, or one per defense in an arena)."""
-    from evaluation.charts import attack_roc_curves
-
     if submission.role != "attack" or submission.status not in ("finished", "scoring"):
         return []
     return attack_roc_curves(attack=submission)

@@ -116,8 +116,15 @@
       return placed.some(function (q) { return r.x < q.x + q.w && q.x < r.x + r.w && r.y < q.y + q.h && q.y < r.y + r.h; }) ||
         marks.some(function (m) { return m.x + 5 > r.x && m.x - 5 < r.x + r.w && m.y + 5 > r.y && m.y - 5 < r.y + r.h; });
     }
+    function measure(text) {  // the label's real width where the browser can tell, else an estimate
+      var probe = svgEl("text", { "class": "point-label", x: 0, y: 0 }, text);
+      svg.appendChild(probe);
+      var width = probe.getComputedTextLength ? probe.getComputedTextLength() : 0;
+      svg.removeChild(probe);
+      return (width || text.length * 6.2) + 4;
+    }
     function attempt(item, text) {
-      var w = text.length * 6.2 + 2, h = 13;
+      var w = measure(text), h = 14;
       var spots = [[9, -4, "start"], [-9, -4, "end"], [9, 10, "start"], [-9, 10, "end"], [0, -12, "middle"], [0, 19, "middle"],
                    [9, -16, "start"], [-9, -16, "end"], [9, 22, "start"], [-9, 22, "end"]];
       for (var i = 0; i < spots.length; i++) {

@@ -31,7 +31,7 @@ def _tips(page: str) -> dict[str, str]:
     """``{label: tooltip text}`` for every explained label on a page, checking that each names its tooltip."""
     tips = {}
     for tip_id, label in re.findall(r'<span class="term-label" tabindex="0" aria-describedby="([^"]+)">(.*?)</span>', page):
-        match = re.search(rf'<span class="tip" role="tooltip" id="{tip_id}">(.*?)</span></span>', page, re.S)
+        match = re.search(rf'<span class="tip" role="tooltip" id="{tip_id}">(.*?)</span></span>', page, re.DOTALL)
         assert match, f"label {label!r} names tooltip {tip_id}, which is not on the page"
         tips[_text(label)] = _text(match.group(1))
     return tips
@@ -65,7 +65,7 @@ def test_board_metric_labels_explain_themselves_on_hover_and_focus(client):
     for label, key in (("TPR at FPR 0.1", "tpr_at_fpr_0_1"), ("ROC AUC", "auc"), ("Empirical ε lower bound", "epsilon_lower_bound")):
         assert tips[label].startswith(explain.metric_explanation(key=key, task=c.task)), label
     # The live script renders the same explanations when it redraws the board.
-    data = json.loads(re.search(r'<script id="leaderboard-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    data = json.loads(re.search(r'<script id="leaderboard-data" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
     assert data["explanations"]["auc"]["text"] == explain.metric_explanation(key="auc")
     assert data["explanations"]["auc"]["slug"] == "auc"
 
@@ -127,7 +127,7 @@ def test_defense_leaderboard_page_hands_the_chart_arena_privacy_with_its_interva
 
     Submission.objects.filter(competition=c).update(role="defense")
     page = client.get(reverse("competition-leaderboard", kwargs={"slug": c.slug})).content.decode()
-    data = json.loads(re.search(r'<script id="leaderboard-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    data = json.loads(re.search(r'<script id="leaderboard-data" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
     assert data["pareto"] == {"utility": "marginal_fidelity_2way", "privacy": "arena_privacy"}
     dp = next(r for r in data["public"]["rows"] if r["team"] == "DP marginals")
     assert dp["scores"]["arena_privacy"] == {"value": 0.93, "ci_low": 0.9, "ci_high": 0.96}
@@ -140,7 +140,7 @@ def test_submit_page_gives_the_result_panel_labels_precision_and_the_primary_fir
     team_make(c, "Sam's team", user)
     client.force_login(user)
     page = client.get(reverse("submission-submit", kwargs={"slug": c.slug})).content.decode()
-    meta = json.loads(re.search(r'<script id="metric-meta" type="application/json">(.*?)</script>', page, re.S).group(1))
+    meta = json.loads(re.search(r'<script id="metric-meta" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
     assert [(m["key"], m["label"], m["precision"], m["primary"]) for m in meta] == [
         ("tpr_at_fpr_0_1", "TPR at FPR 0.1", 4, True), ("auc", "ROC AUC", 4, False),
         ("epsilon_lower_bound", "Empirical ε lower bound", 3, False)]
@@ -171,7 +171,7 @@ def test_an_attacks_page_draws_its_stored_roc_curve(client, make_user):
     sub = submission_make(competition=c, team=team, public={"tpr_at_fpr_0_1": 0.6, "auc": 0.81}, details={"auc": {"roc": curve}})
     client.force_login(user)
     page = client.get(reverse("submission-detail", kwargs={"submission_id": sub.pk})).content.decode()
-    curves = json.loads(re.search(r'<script id="roc-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    curves = json.loads(re.search(r'<script id="roc-data" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
     assert curves == [{"name": "Rhea's team", "points": curve, "baseline": False}]
     assert "js/roc.js" in page and "logarithmic axes" in page
 
@@ -193,7 +193,7 @@ def test_arena_scenario_page_draws_the_matrix_figures_and_says_where_it_averages
     for column, defense in enumerate(matrix["defenses"]):
         row = exposure[exposure.index(f'data-defense="{defense["submission"]}"'):]
         row = row[:row.index("</tr>")]
-        cells = re.findall(r'<td class="bar-cell">(.*?)</td>', row, re.S)
+        cells = re.findall(r'<td class="bar-cell">(.*?)</td>', row, re.DOTALL)
         for task, cell in zip(tasks, cells):
             measured = [r["cells"][column] for r in matrix["rows"] if r["attack"]["task"] == task and r["cells"][column]["value"] is not None]
             if not measured:
@@ -240,7 +240,7 @@ def test_membership_attacks_roc_curves_show_in_the_report_and_on_the_attacks_pag
     assert attack.status == Submission.FINISHED
 
     page = client.get(reverse("submission-report", kwargs={"submission_id": d1.pk})).content.decode()
-    curves = json.loads(re.search(r'<script id="roc-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    curves = json.loads(re.search(r'<script id="roc-data" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
     membership = Submission.objects.filter(competition=arena.competition, role="attack", task="membership-inference",
                                            status=Submission.FINISHED).order_by("-is_baseline", "created", "id")
     assert [c["name"] for c in curves] == [f"{a.display_name} #{a.pk}" for a in membership]  # the baseline's and delta's
@@ -249,7 +249,7 @@ def test_membership_attacks_roc_curves_show_in_the_report_and_on_the_attacks_pag
 
     client.force_login(arena.users["delta"])
     page = client.get(reverse("submission-detail", kwargs={"submission_id": attack.pk})).content.decode()
-    curves = json.loads(re.search(r'<script id="roc-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    curves = json.loads(re.search(r'<script id="roc-data" type="application/json">(.*?)</script>', page, re.DOTALL).group(1))
     defenses = Submission.objects.filter(competition=arena.competition, role="defense", status="finished")
     assert len(curves) == defenses.count()  # one per defense the attack ran against
     assert all(c["name"].startswith("against ") for c in curves)
