@@ -1,6 +1,7 @@
 """Write docs/tour.md and its screenshots from a running demo, so that the tour stays true.
 
     python docs/tour/make_tour.py             # starts its own demo (as `make demo` does) in a temporary folder
+    python docs/tour/make_tour.py --base DIR  # the same, keeping the demo in DIR to reuse on the next run
     python docs/tour/make_tour.py --url URL   # a demo that is already running (spectator and participant only)
 
 With its own demo the script does what `make demo` does (migrate, collectstatic, load_demo,
@@ -74,11 +75,12 @@ def demo_server(base: Path, *, organizer: tuple[str, str] | None = ORGANIZER, lo
 
     manage("migrate", "--noinput", "-v0")
     manage("collectstatic", "--noinput", "-v0")
-    manage("load_demo", "--out", str(base / "scenarios"), timeout=3600)
+    manage("load_demo", "--out", str(base / "scenarios"), timeout=3600)  # a demo already loaded in base stays
     if organizer:
         manage("shell", "-c", (
             "from django.contrib.auth import get_user_model; from competitions.models import Competition;"
-            f"u = get_user_model().objects.create_user({organizer[0]!r}, 'organizer@example.org', {organizer[1]!r});"
+            f"u = get_user_model().objects.filter(username={organizer[0]!r}).first() or get_user_model().objects.create_user("
+            f"{organizer[0]!r}, 'organizer@example.org', {organizer[1]!r});"
             f"Competition.objects.get(slug={ARENA!r}).organizers.add(u)"
         ))
     port = _free_port()
@@ -197,15 +199,23 @@ def _predictions(url: str) -> bytes:
 def participant(tour: Tour) -> None:
     tour.heading("What a participant sees", "A team that submits an attack to the membership-inference competition.")
     page = tour.page()
-    page.goto(f"{tour.url}/accounts/register/?next=/competitions/{MIA}/team/")
-    page.get_by_label("Username").fill(PARTICIPANT[0])
-    page.get_by_label("Email address").fill("participant@example.org")
-    page.get_by_label("Password", exact=True).fill(PARTICIPANT[1])
-    page.get_by_label("Password confirmation").fill(PARTICIPANT[1])
-    page.get_by_role("button", name="Create account").click()
+    existing = requests.post(f"{tour.url}/api/v1/auth/token/", json={"username": PARTICIPANT[0], "password": PARTICIPANT[1]}, timeout=10)
+    if existing.status_code == 200:  # a demo kept from an earlier run (--base)
+        page.goto(f"{tour.url}/accounts/login/?next=/competitions/{MIA}/team/")
+        page.get_by_label("Username").fill(PARTICIPANT[0])
+        page.get_by_label("Password").fill(PARTICIPANT[1])
+        page.get_by_role("button", name="Log in").click()
+    else:
+        page.goto(f"{tour.url}/accounts/register/?next=/competitions/{MIA}/team/")
+        page.get_by_label("Username").fill(PARTICIPANT[0])
+        page.get_by_label("Email address").fill("participant@example.org")
+        page.get_by_label("Password", exact=True).fill(PARTICIPANT[1])
+        page.get_by_label("Password confirmation").fill(PARTICIPANT[1])
+        page.get_by_role("button", name="Create account").click()
     page.wait_for_url("**/team/")
-    page.get_by_label("Team name").fill("Tour Team")
-    page.get_by_role("button", name="Create team").click()
+    if page.get_by_label("Team name").count():
+        page.get_by_label("Team name").fill("Tour Team")
+        page.get_by_role("button", name="Create team").click()
     page.wait_for_selector("#invite-code")
     tour.add("A team", tour.shot(page, "09-team"), "Registering and creating a team takes one page each; teammates join with the invite code.")
 
@@ -213,7 +223,7 @@ def participant(tour: Tour) -> None:
     page.get_by_label("File").set_input_files({"name": "predictions.csv", "mimeType": "text/csv", "buffer": _predictions(tour.url)})
     page.get_by_role("button", name="Submit").click()
     page.wait_for_selector("#public-scores", timeout=60_000)
-    page.wait_for_function("() => /1 of/.test(document.getElementById('quota-box').textContent)")
+    page.wait_for_function("() => !/\\b0 of/.test(document.getElementById('quota-box').textContent)")
     tour.add("Submitting", tour.shot(page, "10-submit"),
              "The upload is checked at once; the status follows the run live. The result panel names each metric by "
              "its label, primary metric first, at the competition's precision, and the quota box counts the submission.")
@@ -246,11 +256,14 @@ quoted here are the demo's own; run it again after changing the pages.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--url", help="a running demo; by default the script starts its own")
+    parser.add_argument("--base", type=Path, help="keep the script's own demo in this folder and reuse it next time")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="arena-tour-") as tmp:
-        with (demo_server(Path(tmp)) if args.url is None else _running(args.url)) as url:
+        base = args.base or Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        with demo_server(base) if args.url is None else _running(args.url) as url:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
                 tour = Tour(browser, url)

@@ -162,7 +162,7 @@
   function history(container, series, opts) {
     series = series.filter(function (s) { return s.points.length; });
     if (!series.length) return empty(container, "No scores yet.");
-    var W = widthFor(container, 600), lay = legendLayout(W, 300, series.length, 180);
+    var W = widthFor(container, 600), lay = legendLayout(W, 300, series.length + 1, 180);
     var H = lay.height, box = { left: 56, right: lay.right, top: 12, bottom: 300 - 44 };
     var times = [], values = [];
     series.forEach(function (s) { s.points.forEach(function (p) { if (!s.baseline) times.push(p.t.getTime()); values.push(p.v); }); });
@@ -180,9 +180,9 @@
     var digits = Math.max(decimals(vy.step), 0);
     axes(svg, box, xs, ys, "time (UTC)", opts.yLabel, linearTicks(tx[0], tx[1], 3), vy.ticks,
       dateFmt, function (v) { return v.toFixed(digits); });
-    var teamIndex = 0;
+    var teamIndex = 0, baselineIndex = 0, GREYS = ["#4b5563", "#6b7280", "#9a6b3f", "#5b6f8a", "#7c5b8a", "#3f7a6b"];
     series.forEach(function (s) {
-      var colour = s.baseline ? "#6b7280" : PALETTE[teamIndex++ % PALETTE.length], d = "";
+      var colour = s.baseline ? GREYS[baselineIndex++ % GREYS.length] : PALETTE[teamIndex++ % PALETTE.length], d = "";
       s.colour = colour;
       if (s.baseline) {
         var v = s.points[s.points.length - 1].v;
@@ -203,12 +203,19 @@
         svg.appendChild(c);
       });
     });
-    var g = svgEl("g", { "class": "legend" });
-    series.slice(0, 12).forEach(function (s, i) {
+    /* The legend: teams first, then the baselines under a heading that says how they are drawn. */
+    var g = svgEl("g", { "class": "legend" }), entries = [];
+    series.filter(function (s) { return !s.baseline; }).forEach(function (s) { entries.push(s); });
+    if (series.some(function (s) { return s.baseline; })) {
+      entries.push({ heading: "Baselines (dashed):" });
+      series.filter(function (s) { return s.baseline; }).forEach(function (s) { entries.push(s); });
+    }
+    entries.slice(0, 13).forEach(function (s, i) {
       var y = lay.y + i * 15, x = lay.x;
+      if (s.heading) { g.appendChild(svgEl("text", { x: x, y: y + 9, "font-weight": "600" }, s.heading)); return; }
       if (s.baseline) g.appendChild(svgEl("line", { x1: x, x2: x + 10, y1: y + 5, y2: y + 5, stroke: s.colour, "stroke-width": 2, "stroke-dasharray": "3 2" }));
       else g.appendChild(svgEl("rect", { x: x, y: y, width: 10, height: 10, fill: s.colour }));
-      var name = s.name + (s.baseline ? " (baseline)" : "");
+      var name = s.name;
       var chars = Math.max(8, Math.floor((W - x - 18) / 6.2));
       g.appendChild(svgEl("text", { x: x + 14, y: y + 9 }, name.length > chars ? name.slice(0, chars - 1) + "…" : name));
     });

@@ -22,6 +22,7 @@
     url.searchParams.set("split", split);
     window.history.replaceState(null, "", url);
     followTab(split);
+    scrollHints();
   }
   tabs.forEach(function (tab, i) {
     tab.addEventListener("click", function () { select(tab); });
@@ -126,7 +127,22 @@
     var target = document.getElementById("board-" + split);
     target.textContent = "";
     target.appendChild(renderBoard(board, diff && diff.changed));
+    scrollHints();
   }
+
+  /* A board wider than its frame says so above it: rank, team and the primary score stay put,
+     the other columns scroll sideways. */
+  function scrollHints() {
+    ["public", "private"].forEach(function (split) {
+      var box = document.getElementById("board-" + split), frame = box && box.querySelector(".table-scroll");
+      if (!frame) return;
+      var hint = box.querySelector(".scroll-hint");
+      var wide = frame.scrollWidth > frame.clientWidth + 1;
+      if (wide && !hint) box.insertBefore(el("p", { className: "scroll-hint muted", text: "More columns to the right: scroll the table sideways →" }), frame);
+      if (!wide && hint) hint.remove();
+    });
+  }
+  window.addEventListener("resize", scrollHints);
 
   function revealPrivate(board) {
     var notice = document.getElementById("private-notice");
@@ -255,6 +271,7 @@
   }
 
   drawCharts();
+  scrollHints();
 
   /* ---------------------------------------------------------------- attack × defense matrix (arenas) */
   var matrixBox = document.getElementById("matrix");

@@ -83,7 +83,7 @@ def test_the_pareto_chart_puts_dp_at_the_private_end_and_no_protection_at_the_ot
             apart = a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"] or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"]
             assert apart, (a, b)
     # The score history marks the baselines.
-    expect(page.locator("#chart-history")).to_contain_text("(baseline)")
+    expect(page.locator("#chart-history")).to_contain_text("Baselines (dashed):")
     page.locator("#chart-pareto").scroll_into_view_if_needed()
     screenshot(page, f"demo-pareto-{size}")
     page.context.close()
