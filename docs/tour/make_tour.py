@@ -127,17 +127,19 @@ class Tour:
         self.sections.append(f"## {title}\n\n{text.strip()}\n" if text else f"## {title}\n")
 
 
-def _pareto_points(page) -> dict[str, float]:
+def _pareto_points(page) -> dict[str, tuple[float, float]]:
+    """``{defense: (privacy, utility)}`` as the chart draws them."""
     return page.evaluate("""() => Object.fromEntries(Array.from(document.querySelectorAll('#chart-pareto .point'))
-        .map((p) => [p.getAttribute('data-name'), parseFloat(p.getAttribute('data-x'))]))""")
+        .map((p) => [p.getAttribute('data-name'), [parseFloat(p.getAttribute('data-x')), parseFloat(p.getAttribute('data-y'))]]))""")
 
 
 def spectator(tour: Tour) -> None:
     tour.heading("What a spectator sees", "A doctor, a data-protection officer or any citizen, without an account.")
     page = tour.page()
     page.goto(f"{tour.url}/")
+    cards = page.locator(".cards > li").count()
     tour.add("The competitions", tour.shot(page, "01-home"),
-             "The home page lists the demo's four medical scenarios and a live feed of finished submissions.")
+             f"The home page lists the demo's {cards} medical scenarios and a live feed of finished submissions.")
 
     page.goto(f"{tour.url}/competitions/{ARENA}/leaderboard/")
     page.wait_for_selector("#chart-pareto svg")
@@ -150,11 +152,17 @@ def spectator(tour: Tour) -> None:
     points = _pareto_points(page)
     dp = next((v for k, v in points.items() if k.startswith("DP marginals")), None)
     raw = points.get("No protection")
+    most = max(points, key=lambda k: points[k][0]) if points else None
+    figures = ""
+    if dp is not None and raw is not None:
+        figures = (f"Publishing the records unchanged scores an arena privacy of {raw[0]:.2f} (an attack fully "
+                   f"succeeded) and keeps a two-way marginal fidelity of {raw[1]:.3f}; the differentially private "
+                   f"synthesizer (ε = 1) scores {dp[0]:.2f} at the private end and keeps {dp[1]:.3f}.")
+        if most and not most.startswith("DP marginals"):
+            figures += f" On this run the most private point is {most}, at {points[most][0]:.2f}."
     tour.add("Privacy against utility", tour.shot(page, "03-arena-pareto", selector="#chart-pareto"),
              "Each defense is placed by its arena privacy (1 minus the success of the strongest attack run against it) "
-             "and the utility it keeps; the dashed line is the Pareto front. "
-             + (f"Publishing the records unchanged scores an arena privacy of {raw:.2f}; the differentially private "
-                f"synthesizer (ε = 1) scores {dp:.2f}, at the private end, paying for it in utility." if dp is not None and raw is not None else ""))
+             "and the utility it keeps; the dashed line is the Pareto front. " + figures)
 
     page.locator("#matrix-panel").scroll_into_view_if_needed()
     tour.add("Attacks against defenses", tour.shot(page, "04-arena-matrix", selector="#matrix-panel"),
@@ -170,17 +178,22 @@ def spectator(tour: Tour) -> None:
         return a ? a.getAttribute('data-defense') : null; }""")
     if report:
         page.goto(f"{tour.url}/submissions/{report}/report/")
+        name = page.locator("#report-heading").inner_text().split(":", 1)[-1].split(" baseline")[0].strip()
         tour.add("An identifiability report", tour.shot(page, "06-report"),
-                 "Each defense has a report for a doctor or a data-protection officer: singling out, linkability and "
-                 "the built-in inference check (named apart from the inference attacks), k-anonymity against release "
-                 "thresholds, the strongest attacks and their ROC curves, and a plain-words summary.")
+                 f"Each defense has a report for a doctor or a data-protection officer; this one is {name}'s. It covers "
+                 "singling out, linkability and the built-in inference check (named apart from the inference attacks), "
+                 "k-anonymity against release thresholds, the strongest attacks, and a plain-words summary.")
+        if page.locator("#chart-roc svg").count():
+            tour.add("ROC curves in the report", tour.shot(page, "07-report-roc", selector=".report-roc"),
+                     "The membership attacks run against the release, drawn as the membership-inference literature "
+                     "draws them: true against false positive rate on logarithmic axes, the diagonal being guessing.")
 
     phone = tour.page(390, 844)
     phone.goto(f"{tour.url}/competitions/{MIA}/leaderboard/")
-    tour.add("On a phone", tour.shot(phone, "07-phone-board"),
+    tour.add("On a phone", tour.shot(phone, "08-phone-board"),
              "At 390 px the board keeps rank, team and the primary score; the rest scrolls sideways inside the table.")
     phone.goto(f"{tour.url}/glossary/")
-    tour.add("The glossary", tour.shot(phone, "08-phone-glossary"),
+    tour.add("The glossary", tour.shot(phone, "09-phone-glossary"),
              "Every term the pages use, in one sentence each; the explanations on the pages link here.")
     page.context.close()
     phone.context.close()
@@ -217,21 +230,21 @@ def participant(tour: Tour) -> None:
         page.get_by_label("Team name").fill("Tour Team")
         page.get_by_role("button", name="Create team").click()
     page.wait_for_selector("#invite-code")
-    tour.add("A team", tour.shot(page, "09-team"), "Registering and creating a team takes one page each; teammates join with the invite code.")
+    tour.add("A team", tour.shot(page, "10-team"), "Registering and creating a team takes one page each; teammates join with the invite code.")
 
     page.goto(f"{tour.url}/competitions/{MIA}/submit/")
     page.get_by_label("File").set_input_files({"name": "predictions.csv", "mimeType": "text/csv", "buffer": _predictions(tour.url)})
     page.get_by_role("button", name="Submit").click()
     page.wait_for_selector("#public-scores", timeout=60_000)
     page.wait_for_function("() => !/\\b0 of/.test(document.getElementById('quota-box').textContent)")
-    tour.add("Submitting", tour.shot(page, "10-submit"),
+    tour.add("Submitting", tour.shot(page, "11-submit", selector="main .columns"),
              "The upload is checked at once; the status follows the run live. The result panel names each metric by "
              "its label, primary metric first, at the competition's precision, and the quota box counts the submission.")
     page.context.close()
 
 
 def organizer(tour: Tour) -> None:
-    tour.heading("What an organizer sees", "The arena's organizer, who imported it as a bundle.")
+    tour.heading("What an organizer sees", "An organizer of the arena (the tour adds one to the demo).")
     page = tour.page()
     page.goto(f"{tour.url}/accounts/login/")
     page.get_by_label("Username").fill(ORGANIZER[0])
@@ -239,7 +252,7 @@ def organizer(tour: Tour) -> None:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{tour.url}/")
     page.goto(f"{tour.url}/competitions/{ARENA}/organize/")
-    tour.add("Organizing", tour.shot(page, "11-organize"),
+    tour.add("Organizing", tour.shot(page, "12-organize"),
              "Organizers see every submission and its state, can rerun or cancel runs, preview the private board and "
              "reveal it. Only organizers are offered this page in the navigation.")
     page.context.close()
@@ -260,6 +273,8 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    for old in OUT.glob("*.png"):  # every image is written anew; none outlives the page that showed it
+        old.unlink()
     with tempfile.TemporaryDirectory(prefix="arena-tour-") as tmp:
         base = args.base or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,14 @@
 differentially private synthesizer at the private end and the unprotected release at the other,
 with readable labels; the scenario page and a report draw the same figures. The demo is started
 exactly as the tour script starts it (docs/tour/make_tour.py: `make demo`'s steps on SQLite), so it
-scores every baseline for real: this module takes minutes.
+scores every baseline for real: this module takes minutes. ARENA_DEMO_DIR names a folder to keep
+the demo in and reuse on the next run (as `make_tour.py --base` does).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -45,7 +47,8 @@ def _tour():
 def demo(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    base = tmp_path_factory.mktemp("demo")
+    base = Path(os.environ["ARENA_DEMO_DIR"]) if os.environ.get("ARENA_DEMO_DIR") else tmp_path_factory.mktemp("demo")
+    base.mkdir(parents=True, exist_ok=True)
     with open(base / "setup.log", "w") as log, _tour().demo_server(base, organizer=None, log=log) as url:
         yield url
 
