@@ -174,6 +174,9 @@ def matrix_explanations(*, matrix: dict | None) -> dict[str, str]:
     out = {f"{t['task']}:{t['metric']['key']}": metric_explanation(key=t["metric"]["key"], task=t["task"])
            for t in matrix["attack_tasks"]}
     out["arena_privacy"] = metric_explanation(key="arena_privacy")
+    if matrix["defenses"]:
+        utility = matrix["defenses"][0]["utility"]
+        out["utility"] = metric_explanation(key=utility["key"], task=matrix["defense_task"])
     return out
 
 

@@ -348,7 +348,8 @@
     });
     var privacy = el("tr", {}, [el("th", { scope: "row" }, [Arena.term("Arena privacy", (data.matrixExplanations || {})["arena_privacy"] || ""), " ", el("span", { className: "direction", text: "(1 − strongest success, higher = more private)" })])]);
     var utility = m.defenses[0].utility;
-    var useful = el("tr", {}, [el("th", { scope: "row" }, [utility.label.charAt(0).toUpperCase() + utility.label.slice(1) + " ",
+    var useful = el("tr", {}, [el("th", { scope: "row" }, [Arena.term(utility.label.charAt(0).toUpperCase() + utility.label.slice(1),
+      (data.matrixExplanations || {}).utility || ""), " ",
       el("span", { className: "direction", text: "(utility, " + (utility.direction === "lower" ? "lower" : "higher") + " is better)" })])]);
     m.defenses.forEach(function (d) {
       privacy.appendChild(el("td", { className: "num", "data-defense": d.submission, text: Arena.fmt(d.arena_privacy, 4) }));
