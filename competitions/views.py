@@ -207,7 +207,9 @@ def competition_scenario(request, slug: str):
     phase = phase_choose(competition=competition, name=request.GET.get("phase"))
     boards = [leaderboard_snapshot(phase=phase, split=Score.PUBLIC, task=t) for t in board_tasks(competition=competition)]
     matrix = arena_selectors.arena_matrix_shared(phase=phase, split=Score.PUBLIC) if competition.is_arena else None
-    context.update(tab="scenario", phase=phase, **charts.scenario_page(competition=competition, boards=boards, matrix=matrix))
+    roles = {board["task"]: get_task(board["task"]).role for board in boards}
+    context.update(tab="scenario", phase=phase,
+                   **charts.scenario_page(competition=competition, boards=boards, roles=roles, matrix=matrix))
     return render(request, "competitions/scenario.html", context)
 
 

@@ -6,8 +6,6 @@ never disagree with the table beside it) and returns plain dicts for a template 
 
 from __future__ import annotations
 
-from evaluation.tasks import get_task
-
 from .explain import TASK_STORIES, baseline_stories, reading
 
 # What a figure means in people, per attack task's primary metric: the verb for "N of 100 people …".
@@ -115,14 +113,14 @@ def board_bars(*, board: dict, limit: int = 8) -> dict | None:
             if teams > limit:
                 continue
         rows.append({"name": row["team"], "baseline": row["baseline"], "rank": row["rank"], "value": value})
-    return {"metric": primary, "rows": rows, "verb": PEOPLE_VERBS.get(primary["key"], ""),
-            "role": get_task(board["task"]).role}
+    return {"metric": primary, "rows": rows, "verb": PEOPLE_VERBS.get(primary["key"], "")}
 
 
 
-def scenario_page(*, competition, boards: list[dict], matrix: dict | None) -> dict:
+def scenario_page(*, competition, boards: list[dict], roles: dict[str, str], matrix: dict | None) -> dict:
     """Everything the scenario page draws: per-task stories with what an attacker needs and a bar
-    chart of the board, and, in an arena, each defense's exposure against its utility.
+    chart of the board, and, in an arena, each defense's exposure against its utility. ``roles``
+    maps each board's task to its role ("attack" or "defense").
 
     In an arena an attack's board score is its mean over every defense it ran against: such a
     story is marked ``averaged``, and each baseline attack's primary finding carries its own
@@ -132,7 +130,7 @@ def scenario_page(*, competition, boards: list[dict], matrix: dict | None) -> di
     least = exposure["least_protected"] if exposure else None
     stories = baseline_stories(competition=competition, boards=boards)
     for story, board in zip(stories, boards):
-        role = get_task(board["task"]).role
+        role = roles[board["task"]]
         story["averaged"] = exposure is not None and role == "attack"
         story["least_protected"] = least if story["averaged"] else None
         for baseline in story["baselines"]:
