@@ -37,7 +37,7 @@ from submissions.models import Score, Submission
 
 from . import access, selectors, services
 from .bundles import BundleInvalid
-from .leaderboards import explain
+from .leaderboards import charts, explain
 from .leaderboards.selectors import (
     board_tasks,
     leaderboard_csv,
@@ -84,6 +84,12 @@ def home(request):
         "activity": submission_selectors.recent_finished(competitions=published),
         "live_slugs": [c.slug for c in published],
     })
+
+
+def glossary(request):
+    """Every term the pages explain on hover, on one page (the tooltips link here)."""
+    entries = sorted(explain.GLOSSARY, key=lambda e: e["term"].lower())
+    return render(request, "glossary.html", {"entries": entries})
 
 
 def competition_detail(request, slug: str):
@@ -168,6 +174,8 @@ def competition_leaderboard(request, slug: str):
             "reportUrl": report_url,
             "matrixUrl": matrix_url,
             "matrixSplit": matrix_split,
+            "explanations": explain.glossary_for(task=task, metrics=public["metrics"]),
+            "matrixExplanations": explain.matrix_explanations(matrix=matrix),
         },
     )
     return render(request, "competitions/leaderboard.html", context)
@@ -194,8 +202,11 @@ def competition_scenario(request, slug: str):
     competition = context["competition"]
     phase = selectors.phase_choose(competition=competition, name=request.GET.get("phase") or None)
     boards = [leaderboard_snapshot(phase=phase, split=Score.PUBLIC, task=t) for t in board_tasks(competition=competition)]
-    context.update(tab="scenario", phase=phase, stories=explain.baseline_stories(competition=competition, boards=boards),
-                   game=arena_selectors.membership_game_overview(phase=phase))
+    matrix = arena_selectors.arena_matrix_shared(phase=phase, split=Score.PUBLIC) if competition.is_arena else None
+    roles = {board["task"]: get_task(board["task"]).role for board in boards}
+    context.update(tab="scenario", phase=phase,
+                   game=arena_selectors.membership_game_overview(phase=phase),
+                   **charts.scenario_page(competition=competition, boards=boards, roles=roles, matrix=matrix))
     return render(request, "competitions/scenario.html", context)
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/register/", throttle_page("register")(c.register), name="register"),
     path("organize/", c.organize_index, name="organize"),
+    path("glossary/", c.glossary, name="glossary"),
     path("competitions/<slug:slug>/", c.competition_detail, name="competition"),
     path("competitions/<slug:slug>/leaderboard/", c.competition_leaderboard, name="competition-leaderboard"),
     path("competitions/<slug:slug>/leaderboard.csv", c.competition_leaderboard_csv, name="competition-leaderboard-csv"),

@@ -14,7 +14,7 @@ from django.urls import reverse
 from competitions.views import competition_context
 from submissions.models import Score
 
-from . import identifiability, selectors
+from . import charts, identifiability, selectors
 
 
 def submission_report(request, submission_id: int):
@@ -43,4 +43,6 @@ def submission_report(request, submission_id: int):
     except PermissionDenied as exc:
         return render(request, "evaluation/report.html", {**context, "report": None, "hidden_reason": str(exc)}, status=403)
     context["report"] = identifiability.identifiability_report(defense=defense, split=split)
+    context["roc_curves"] = charts.defense_roc_curves(defense=defense, split=split)
+    context["unlinkable"] = charts.release_unlinkable(defense=defense, split=split)
     return render(request, "evaluation/report.html", context)

@@ -178,7 +178,7 @@ def _private_candidates(*, phase: Phase, task: str, metrics: list[Metric]) -> li
     return [pk for pk, _ in selected] + fallback
 
 
-def _thin(curve: list, points: int = ROC_POINTS) -> list[list[float]]:
+def curve_thin(curve: list, points: int = ROC_POINTS) -> list[list[float]]:
     """Keep about ``points`` points of a curve, always the first and the last."""
     if len(curve) <= points:
         return [[float(x), float(y)] for x, y in curve]
@@ -219,7 +219,7 @@ def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None, metri
         }
         roc = (detail or {}).get("roc")
         if roc:
-            curves[submission_id] = _thin(roc)
+            curves[submission_id] = curve_thin(roc)
 
     def sort_key(sub: Submission):
         values = tuple(_order_value(scores[sub.pk].get(m.key, {}).get("value"), m.direction) for m in metrics)
@@ -371,18 +371,20 @@ def _csv_safe(text: str) -> str:
 
 
 def pareto_axes(*, competition: Competition, metrics: list[dict]) -> dict | None:
-    """Which metrics a defense board plots as utility (x) against privacy (y).
+    """Which metrics a defense board plots as privacy (x) against utility (y).
 
     ``options.pareto: {utility: KEY, privacy: KEY}`` in the bundle chooses; otherwise utility
-    is the primary metric and privacy the first risk-like metric the task reports.
+    is the primary metric and privacy the arena's (1 − the strongest attack's normalised
+    success), or outside an arena the first measured attack risk the task reports. Counts of
+    rows in small groups (records at risk, k) are not privacy axes: every coarsening scores
+    well on them whether or not attacks break it.
     """
     keys = {m["key"] for m in metrics}
     chosen = (competition.options or {}).get("pareto") or {}
     utility = chosen.get("utility") if chosen.get("utility") in keys else next((m["key"] for m in metrics if m["primary"]), None)
     privacy = chosen.get("privacy") if chosen.get("privacy") in keys else None
     if privacy is None:
-        for candidate in ("worst_attack_success", "records_at_risk", "prosecutor_risk", "linkability_risk",
-                          "singling_out_risk", "inference_risk", "k_anonymity"):
+        for candidate in ("arena_privacy", "linkability_risk", "singling_out_risk", "inference_risk", "prosecutor_risk"):
             if candidate in keys:
                 privacy = candidate
                 break

@@ -123,13 +123,13 @@ def _pair_run(result: ArenaResult, attack: Submission, defense: Submission) -> _
 
 
 def _scores_json(scores: dict[str, dict[str, ScoreValue]]) -> dict:
-    return {
-        split: {
-            key: {"value": finite(v.value), "ci_low": finite(v.ci_low), "ci_high": finite(v.ci_high)}
-            for key, v in metrics.items()
-        }
-        for split, metrics in scores.items()
-    }
+    def entry(v: ScoreValue) -> dict:
+        out = {"value": finite(v.value), "ci_low": finite(v.ci_low), "ci_high": finite(v.ci_high)}
+        if (v.detail or {}).get("roc"):  # the pair's ROC curve, drawn on the attack's page and in the report
+            out["roc"] = v.detail["roc"]
+        return out
+
+    return {split: {key: entry(v) for key, v in metrics.items()} for split, metrics in scores.items()}
 
 
 def _finish(result: ArenaResult, outcome: _Outcome) -> None:

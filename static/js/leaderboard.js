@@ -22,6 +22,7 @@
     url.searchParams.set("split", split);
     window.history.replaceState(null, "", url);
     followTab(split);
+    scrollHints();
   }
   tabs.forEach(function (tab, i) {
     tab.addEventListener("click", function () { select(tab); });
@@ -36,8 +37,8 @@
   });
 
   /* ---------------------------------------------------------------- tables */
-  function scoreCell(score, metric) {
-    var cell = el("td", { className: "num" }, [Arena.fmt(score && score.value, metric.precision)]);
+  function scoreCell(score, metric, primary) {
+    var cell = el("td", { className: "num" + (primary ? " primary" : "") }, [Arena.fmt(score && score.value, metric.precision)]);
     if (score && score.ci_low !== null && score.ci_low !== undefined && score.ci_high !== null && score.ci_high !== undefined) {
       cell.appendChild(el("span", { className: "ci", text: "[" + Arena.fmt(score.ci_low, metric.precision) + ", " + Arena.fmt(score.ci_high, metric.precision) + "]" }));
     }
@@ -61,9 +62,11 @@
     var table = el("table", { className: "board", "data-split": board.split });
     table.appendChild(el("caption", { className: "visually-hidden", text: board.split + " leaderboard of " + board.task + ", phase " + board.phase }));
     var head = el("tr", {}, [el("th", { scope: "col", className: "num", text: "Rank" }), el("th", { scope: "col", text: "Team" })]);
-    board.metrics.forEach(function (m) {
-      head.appendChild(el("th", { scope: "col", className: "num", title: m.description || "" }, [
-        m.label + " ", el("span", { className: "direction", "aria-label": m.direction === "higher" ? "higher is better" : "lower is better", text: m.direction === "higher" ? "↑" : "↓" })
+    var explanations = data.explanations || {};
+    board.metrics.forEach(function (m, i) {
+      var tip = explanations[m.key] || { text: m.description || "", slug: null };
+      head.appendChild(el("th", { scope: "col", className: "num" + (i === 0 ? " primary" : "") }, [
+        Arena.term(m.label, tip.text, tip.slug), " ", el("span", { className: "direction", "aria-label": m.direction === "higher" ? "higher is better" : "lower is better", text: m.direction === "higher" ? "↑" : "↓" })
       ]));
     });
     head.appendChild(el("th", { scope: "col", text: "Submitted (UTC)" }));
@@ -80,7 +83,7 @@
         el("td", { className: "num" }, [row.baseline ? el("span", { className: "badge", text: "baseline" }) : String(row.rank)]),
         team
       ]);
-      board.metrics.forEach(function (m) { tr.appendChild(scoreCell(row.scores[m.key], m)); });
+      board.metrics.forEach(function (m, i) { tr.appendChild(scoreCell(row.scores[m.key], m, i === 0)); });
       tr.appendChild(el("td", {}, [el("time", { datetime: row.created, text: row.created.slice(0, 16).replace("T", " ") })]));
       body.appendChild(tr);
     });
@@ -124,7 +127,22 @@
     var target = document.getElementById("board-" + split);
     target.textContent = "";
     target.appendChild(renderBoard(board, diff && diff.changed));
+    scrollHints();
   }
+
+  /* A board wider than its frame says so above it: rank, team and the primary score stay put,
+     the other columns scroll sideways. */
+  function scrollHints() {
+    ["public", "private"].forEach(function (split) {
+      var box = document.getElementById("board-" + split), frame = box && box.querySelector(".table-scroll");
+      if (!frame) return;
+      var hint = box.querySelector(".scroll-hint");
+      var wide = frame.scrollWidth > frame.clientWidth + 1;
+      if (wide && !hint) box.insertBefore(el("p", { className: "scroll-hint muted", text: "More columns to the right: scroll the table sideways →" }), frame);
+      if (!wide && hint) hint.remove();
+    });
+  }
+  window.addEventListener("resize", scrollHints);
 
   function revealPrivate(board) {
     var notice = document.getElementById("private-notice");
@@ -171,24 +189,45 @@
     });
   }
 
+  function baselineSeries(board, metric) {
+    if (!board || !metric) return [];
+    return board.rows.filter(function (r) { return r.baseline && r.scores[metric.key] && r.scores[metric.key].value !== null; })
+      .map(function (r) { return { name: r.team, baseline: true, points: [{ t: new Date(r.created), v: r.scores[metric.key].value }] }; });
+  }
+
+  function interval(score) {
+    return score && score.ci_low !== null && score.ci_low !== undefined && score.ci_high !== null && score.ci_high !== undefined
+      ? [score.ci_low, score.ci_high] : [null, null];
+  }
+
   function drawCharts() {
     var historyBox = document.getElementById("chart-history");
     if (historyBox && history.metric) {
-      Charts.history(historyBox, history.teams.map(function (t) {
+      var series = history.teams.map(function (t) {
         return { name: t.team, points: t.points.map(function (p) { return { t: new Date(p.at), v: p.value }; }) };
-      }), { label: "Best " + history.metric.label + " of each team over time", yLabel: history.metric.label, precision: history.metric.precision });
+      });
+      var baselines = baselineSeries(boards.public, history.metric);
+      series = series.concat(baselines);
+      var note = document.getElementById("history-note");
+      if (note && !baselines.length) note.textContent = "Teams only: no organizer baseline has a score on this board.";
+      Charts.history(historyBox, series, { label: "Best " + history.metric.label + " of each team over time, baselines as dashed lines",
+        yLabel: history.metric.label, precision: history.metric.precision });
     } else if (historyBox) {
       historyBox.textContent = "No scores yet.";
     }
     var board = boards.public;
     var paretoBox = document.getElementById("chart-pareto");
     if (paretoBox && data.pareto) {
-      var mx = board.metrics.filter(function (m) { return m.key === data.pareto.utility; })[0];
-      var my = board.metrics.filter(function (m) { return m.key === data.pareto.privacy; })[0];
+      var mx = board.metrics.filter(function (m) { return m.key === data.pareto.privacy; })[0];
+      var my = board.metrics.filter(function (m) { return m.key === data.pareto.utility; })[0];
       Charts.pareto(paretoBox, board.rows.map(function (r) {
-        return { name: r.team, baseline: r.baseline,
-          x: r.scores[mx.key] ? r.scores[mx.key].value : null, y: r.scores[my.key] ? r.scores[my.key].value : null };
-      }), { label: "Utility (" + mx.label + ") against privacy (" + my.label + ") of every defense", xLabel: mx.label, yLabel: my.label, xBetter: mx.direction, yBetter: my.direction });
+        var px = r.scores[mx.key], py = r.scores[my.key], ix = interval(px), iy = interval(py);
+        return { name: r.team, baseline: r.baseline, x: px ? px.value : null, y: py ? py.value : null,
+          xLow: ix[0], xHigh: ix[1], yLow: iy[0], yHigh: iy[1] };
+      }), { label: "Privacy (" + mx.label + ") against utility (" + my.label + ") of every defense on the board",
+        xLabel: mx.label, yLabel: my.label, xBetter: mx.direction, yBetter: my.direction,
+        xRange: mx.key === "arena_privacy" ? [0, 1] : null,
+        emptyText: "No defense has both scores yet: privacy is measured once an attack has run against it." });
     }
     var rocBox = document.getElementById("chart-roc");
     if (rocBox) {
@@ -196,9 +235,43 @@
       document.getElementById("roc-panel").hidden = !curves.length;
       if (curves.length) Charts.roc(rocBox, curves, { label: "ROC curves of the attacks on the public split" });
     }
+    drawShakeUp();
+  }
+
+  /* After the reveal: how far each team moved from its public rank to its private (final) one. */
+  function drawShakeUp() {
+    var box = document.getElementById("shakeup");
+    if (!box) return;
+    var pub = boards.public, priv = boards.private;
+    if (!priv || !data.privateForAll || !priv.rows.some(function (r) { return !r.baseline; })) { box.hidden = true; return; }
+    var publicRank = {};
+    pub.rows.forEach(function (r) { if (!r.baseline) publicRank[r.team_id] = r.rank; });
+    var body = el("tbody");
+    priv.rows.filter(function (r) { return !r.baseline; }).forEach(function (r) {
+      var before = publicRank[r.team_id], change = before === undefined ? null : before - r.rank;
+      var text = change === null ? "new" : change > 0 ? "↑ " + change : change < 0 ? "↓ " + (-change) : "=";
+      var words = change === null ? "not on the public board" : change > 0 ? "up " + change : change < 0 ? "down " + (-change) : "unchanged";
+      body.appendChild(el("tr", { "data-team": r.team_id, className: data.myTeam && r.team_id === data.myTeam ? "mine" : "" }, [
+        el("td", { className: "num", text: String(r.rank) }),
+        el("th", { scope: "row", text: r.team }),
+        el("td", { className: "num", text: before === undefined ? "—" : String(before) }),
+        el("td", { className: "num change " + (change > 0 ? "up" : change < 0 ? "down" : "same") }, [
+          el("span", { "aria-hidden": "true", text: text }), el("span", { className: "visually-hidden", text: words })])
+      ]));
+    });
+    var table = el("table", { className: "shakeup-table" }, [
+      el("caption", { className: "visually-hidden", text: "Rank change of each team from the public to the private leaderboard" }),
+      el("thead", {}, [el("tr", {}, [el("th", { scope: "col", className: "num", text: "Final rank" }), el("th", { scope: "col", text: "Team" }),
+        el("th", { scope: "col", className: "num", text: "Public rank" }), el("th", { scope: "col", className: "num", text: "Change" })])]),
+      body]);
+    var target = document.getElementById("shakeup-table");
+    target.textContent = "";
+    target.appendChild(el("div", { className: "table-scroll" }, [table]));
+    box.hidden = false;
   }
 
   drawCharts();
+  scrollHints();
 
   /* ---------------------------------------------------------------- attack × defense matrix (arenas) */
   var matrixBox = document.getElementById("matrix");
@@ -215,8 +288,9 @@
     if (changed) classes.push("flash");
     var parts;
     if (cell.status === "finished" && cell.value !== null) {
-      parts = [el("span", { className: "value", text: Arena.fmt(cell.value, metric.precision) }), " ",
-        el("span", { className: "success", text: Math.round(100 * Math.max(0, cell.normalised_success)) + "% " + cell.level })];
+      parts = [el("span", { className: "value" }, [el("span", { className: "visually-hidden", text: metric.label + " " }), Arena.fmt(cell.value, metric.precision)]), " ",
+        el("span", { className: "success" }, [el("span", { className: "visually-hidden", text: "normalised success " }),
+          Math.round(100 * Math.max(0, cell.normalised_success)) + "% " + cell.level])];
       if (cell.strongest) parts.push(" ", el("span", { className: "strongest-mark" }, [
         el("span", { "aria-hidden": "true", text: "★" }), el("span", { className: "visually-hidden", text: "strongest attack on this defense" })]));
     } else if (cell.status === "finished") {
@@ -255,7 +329,8 @@
         task = row.attack.task;
         body = el("tbody", { "data-task": task }, [el("tr", { className: "task-row" }, [
           el("th", { scope: "rowgroup", colspan: m.defenses.length + 1 }, [task + " ",
-            el("span", { className: "muted", text: "· " + metric.label + ", " + (metric.direction === "lower" ? "lower" : "higher") + " = stronger attack" })])])]);
+            el("span", { className: "muted" }, ["· top number: ", Arena.term(metric.label, (data.matrixExplanations || {})[task + ":" + metric.key] || ""),
+              ", " + (metric.direction === "lower" ? "lower" : "higher") + " = stronger attack; below it: normalised success"])])])]);
         table.appendChild(body);
       }
       var classes = [];
@@ -271,9 +346,10 @@
       });
       body.appendChild(tr);
     });
-    var privacy = el("tr", {}, [el("th", { scope: "row" }, ["Arena privacy ", el("span", { className: "direction", text: "(1 − strongest success, higher = more private)" })])]);
+    var privacy = el("tr", {}, [el("th", { scope: "row" }, [Arena.term("Arena privacy", (data.matrixExplanations || {})["arena_privacy"] || ""), " ", el("span", { className: "direction", text: "(1 − strongest success, higher = more private)" })])]);
     var utility = m.defenses[0].utility;
-    var useful = el("tr", {}, [el("th", { scope: "row" }, [utility.label.charAt(0).toUpperCase() + utility.label.slice(1) + " ",
+    var useful = el("tr", {}, [el("th", { scope: "row" }, [Arena.term(utility.label.charAt(0).toUpperCase() + utility.label.slice(1),
+      (data.matrixExplanations || {}).utility || ""), " ",
       el("span", { className: "direction", text: "(utility, " + (utility.direction === "lower" ? "lower" : "higher") + " is better)" })])]);
     m.defenses.forEach(function (d) {
       privacy.appendChild(el("td", { className: "num", "data-defense": d.submission, text: Arena.fmt(d.arena_privacy, 4) }));

@@ -53,11 +53,39 @@
       var scores = xhr.response.public_scores || {};
       var keys = Object.keys(scores);
       if (!keys.length) return;
+      /* The competition's metrics for this task: label, precision, primary first; keys it does not list come last. */
+      var meta = (Arena.readJson("metric-meta") || []).filter(function (m) { return m.task === xhr.response.task; });
+      var known = meta.filter(function (m) { return m.key in scores; });
+      var rest = keys.filter(function (k) { return !meta.some(function (m) { return m.key === k; }); }).sort()
+        .map(function (k) { return { key: k, label: k.replace(/_/g, " "), precision: 4, primary: false }; });
       var body = el("tbody");
-      keys.forEach(function (k) { body.appendChild(el("tr", {}, [el("th", { scope: "row", text: k }), el("td", { className: "num", text: Arena.fmt(scores[k].value, 4) })])); });
+      known.concat(rest).forEach(function (m) {
+        var label = el("th", { scope: "row" }, [m.label]);
+        if (m.primary) label.append(" ", el("span", { className: "badge", text: "primary" }));
+        var score = scores[m.key] || {};
+        var cell = el("td", { className: "num", text: Arena.fmt(score.value, m.precision) });
+        if (score.ci_low !== null && score.ci_low !== undefined && score.ci_high !== null && score.ci_high !== undefined) {
+          cell.appendChild(el("span", { className: "ci", text: "[" + Arena.fmt(score.ci_low, m.precision) + ", " + Arena.fmt(score.ci_high, m.precision) + "]" }));
+        }
+        body.appendChild(el("tr", { "data-metric": m.key }, [label, cell]));
+      });
       box.appendChild(el("table", { id: "public-scores" }, [el("caption", { text: "Public scores" }), body]));
     };
     xhr.send();
+  }
+
+  /* The quota box as the server now counts it (a failure the platform caused does not count). */
+  function refreshQuota() {
+    var box = document.getElementById("quota-box");
+    if (!box || !window.fetch) return;
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("quota-box");
+        if (fresh) box.innerHTML = fresh.innerHTML;
+      })
+      .catch(function () { /* the box keeps its last state */ });
   }
 
   function follow(submission) {
@@ -74,6 +102,7 @@
         steps("none");
       }
       if (s.status === "finished") showScores(s.id);
+      if (["finished", "failed", "cancelled"].indexOf(s.status) >= 0) refreshQuota();
       if (["finished", "failed", "cancelled"].indexOf(s.status) >= 0 && socket) socket.close();
     }
     update(submission);
@@ -111,13 +140,14 @@
       if (xhr.status === 201) {
         progressText.textContent = "Uploaded.";
         form.reset();
+        refreshQuota();
         follow(body);
         return;
       }
       var title = body.error || ("The upload failed (HTTP " + xhr.status + ").");
-      var detail = HINTS[xhr.status] || "";
-      if (xhr.status === 429 && body.detail && body.detail.next_allowed) detail += " Next submission allowed at " + body.detail.next_allowed + ".";
+      var detail = HINTS[xhr.status] || "";  // the error already names the next allowed time: say it once
       showError(title, detail);
+      if (xhr.status === 429) refreshQuota();
       progressBox.hidden = true;
     };
     xhr.onerror = function () {

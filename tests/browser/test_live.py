@@ -47,7 +47,7 @@ def test_participant_registers_creates_a_team_submits_and_watches_it_score_live(
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#status-box")).to_be_visible()
     expect(page.locator("#status-text")).to_have_text("finished", timeout=LIVE)
-    expect(page.locator("#public-scores")).to_contain_text("tpr_at_fpr_0_1")
+    expect(page.locator("#public-scores")).to_contain_text("TPR at FPR 0.1")  # labels, not keys
     screenshot(page, "submit")
 
     # The leaderboard page, never reloaded, now shows the team on top.
