@@ -42,5 +42,5 @@ def submission_report(request, submission_id: int):
         identifiability.report_split_allowed(defense=defense, split=split, reader=reader)
     except PermissionDenied as exc:
         return render(request, "evaluation/report.html", {**context, "report": None, "hidden_reason": str(exc)}, status=403)
-    context["report"] = identifiability.identifiability_report(defense=defense, split=split)
+    context["report"] = identifiability.identifiability_report(defense=defense, split=split, organizer=reader == "organizer")
     return render(request, "evaluation/report.html", context)

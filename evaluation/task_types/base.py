@@ -47,12 +47,11 @@ RULES: dict[str, str] = {
     "duplicate-id": "an id appears on more than one row",
     "missing-id": "an id of the input has no row",
     "empty-cell": "a cell that must hold a value is empty",
-    "not-a-number": "a cell that must hold a number does not",
+    "not-a-number": "a cell that must hold a number (in a release: a number, an interval of numbers or *) does not",
     "out-of-range": "a number is outside the range the task allows",
-    "not-a-date": "a cell that must hold an ISO date (YYYY-MM-DD) does not",
+    "not-a-date": "a cell that must hold an ISO date (in a release: a date, an interval of dates or *) does not",
     "bad-interval": "an interval is not [lo, hi] or [lo, hi) with lo below hi",
     "bad-set": "a set is not {a|b|c} with non-empty members",
-    "bad-value": "a value is neither plain, an interval, a set nor * (suppressed)",
     "output-format": "the output breaks the task's format",
 }
 

@@ -171,7 +171,7 @@ def _ordered_problem(value: str, kind: str) -> tuple[str, str]:
         return f"{shown} is not an interval [lo, hi] or [lo, hi) of two {bounds}, e.g. {example}", "bad-interval"
     if kind == "date" and re.fullmatch(_DATE, value):
         return f"{shown} is not a calendar date", "not-a-date"
-    return f"{shown} is not {what}, an interval such as {example}, or * (suppressed)", "bad-value"
+    return f"{shown} is not {what}, an interval such as {example}, or * (suppressed)", ("not-a-number" if kind == "numeric" else "not-a-date")
 
 
 def _parse_categorical(frame: pd.DataFrame, column: str, text: pd.Series, problems: Problems):
