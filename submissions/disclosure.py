@@ -96,3 +96,12 @@ def submission_view(*, submission, saw_hidden_data: bool, organizer: bool) -> di
         "started": submission.started,
         "finished": submission.finished if organizer or not saw_hidden_data else None,
     }
+
+
+def feed_time(moment):
+    """A submission's end time as a feed shown to everyone gives it: to the minute, no finer.
+
+    The exact end of a run on hidden data would time that run; to the minute it says no
+    more than watching the status change does (docs/security.md).
+    """
+    return moment.replace(second=0, microsecond=0) if moment else None

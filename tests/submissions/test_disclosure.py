@@ -100,3 +100,17 @@ def test_a_check_run_shows_its_team_everything_and_a_hidden_run_its_class_and_ru
     page = _browser(member).get(f"/submissions/{submission.pk}/").content.decode()
     assert "sample rows: 100" in page and "duplicate-id" in page
     assert "hidden rows" not in page and "line 7" not in page and "0.90 s" not in page
+
+
+def test_the_public_activity_feed_gives_end_times_to_the_minute_only(make_user):
+    import datetime as dt
+
+    competition = competition_make(task="tabular-anonymization")
+    team = team_make(competition, "Timed", make_user())
+    submission = submission_make(competition=competition, team=team, public={"k_anonymity": 3.0})
+    ended = dt.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=dt.timezone.utc)
+    Submission.objects.filter(pk=submission.pk).update(finished=ended)
+
+    page = _browser().get("/").content.decode()
+    assert "Timed" in page and "2026-03-04T05:06:00" in page
+    assert "05:06:07" not in page and "891011" not in page and ".891" not in page
