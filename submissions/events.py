@@ -7,6 +7,7 @@ else talks to the channel layer for submissions.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -52,7 +53,7 @@ def submission_changed(submission) -> None:
     for organizer in (False, True):
         payload = submission_payload(submission, organizer=organizer)
         group = submission_group(submission.pk, organizer=organizer)
-        transaction.on_commit(lambda group=group, payload=payload: _send(group, {"type": "submission.status", "submission": payload}))
+        transaction.on_commit(partial(_send, group, {"type": "submission.status", "submission": payload}))
 
 
 def leaderboard_changed(phase) -> None:

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-
 # The rules an output can break, by a stable short name. A run that saw hidden data tells its
 # team the name only (docs/security.md): the name and its description quote nothing the file
 # holds, no line, column or count. Names are part of the API: add, never rename.

@@ -98,5 +98,5 @@ class SubmissionOut(serializers.ModelSerializer):
             return self._scores(sub, "private")
         return None
 
-    def get_runs(self, sub: Submission) -> list[dict]:
+    def get_runs(self, sub: Submission):
         return RunOut(sub.runs.all(), many=True, context=self.context).data
