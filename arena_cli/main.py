@@ -272,7 +272,7 @@ def _has_ci(entry) -> bool:
 def _failed_message(submission: dict) -> str:
     text = f"Submission #{submission['id']} {submission['status']}"
     if submission.get("failure_class"):
-        text += f" ({submission['failure_class']})"
+        text += f" ({submission['failure_class']}" + (f", rule {submission['rule']}" if submission.get("rule") else "") + ")"
     return text + (f": {submission['error']}" if submission.get("error") else ".")
 
 
@@ -465,7 +465,9 @@ def cmd_submission(args) -> int:
         ("File", f"{sub.get('original_filename')} ({_size(sub.get('size'))}, sha256 {sub.get('sha256')})"),
         ("Message", sub.get("description") or "-"),
         ("Status", sub["status"] + (f" ({sub['failure_class']})" if sub.get("failure_class") else "")),
+        ("Rule", sub.get("rule")),
         ("Error", sub.get("error")),
+        ("Detail", sub.get("error_detail") if sub.get("error_detail") != sub.get("error") else None),  # organizers only
         ("Selected", "yes (final submission)" if sub.get("selected") else "no"),
         ("Created", sub.get("created")),
         ("Started", sub.get("started")),
@@ -487,14 +489,18 @@ def cmd_submission(args) -> int:
     table(["RUN", "PURPOSE", "TARGET", "BACKEND", "EXIT", "WALL (s)", "PEAK MEMORY", "FAILURE"],
           [[r["id"], r.get("purpose"), r.get("target"), r.get("backend"), r.get("exit_code"),
             number(r.get("wall_seconds"), 1) if r.get("wall_seconds") is not None else None,
-            _size(r.get("peak_memory_bytes")), r.get("failure_class")] for r in runs],
+            _size(r.get("peak_memory_bytes")),
+            (r.get("failure_class") or "") + (f" ({r['rule']})" if r.get("rule") else "") or None] for r in runs],
           out=sys.stdout, right=[0, 4, 5])
     for run in runs:
         _out()
         if not run.get("logs_visible"):
-            _out(f"Logs of run #{run['id']} ({run.get('purpose')}) are visible to the organizers only: "
-                 "this run saw hidden data.")
+            _out(f"Logs, exit status, times and memory of run #{run['id']} ({run.get('purpose')}) are visible to "
+                 "the organizers only: this run saw hidden data.")
             continue
+        if run.get("message"):
+            _out(f"--- run #{run['id']} ({run.get('purpose')}) message ---")
+            _out(run["message"].rstrip("\n"))
         for stream in ("stdout", "stderr"):
             text = run.get(stream) or ""
             _out(f"--- run #{run['id']} ({run.get('purpose')}) {stream}" + (" (truncated)" if run.get("logs_truncated") else "")

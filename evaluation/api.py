@@ -37,7 +37,7 @@ class SubmissionReportView(APIView):
         if split not in (Score.PUBLIC, Score.PRIVATE):
             raise ApiError(f"split: expected public or private, got {split!r}.")
         identifiability.report_split_allowed(defense=defense, split=split, reader=reader)
-        return Response(identifiability.identifiability_report(defense=defense, split=split))
+        return Response(identifiability.identifiability_report(defense=defense, split=split, organizer=reader == "organizer"))
 
 
 class ArenaMatrixView(APIView):

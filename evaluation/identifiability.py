@@ -100,14 +100,19 @@ def _pct(value: float | None) -> str:
     return "unknown" if value is None else f"{100 * value:.1f}%"
 
 
-def _criterion(name: str, key: str, label: str, meaning: str, score: Score | None) -> dict:
+def _criterion(name: str, key: str, label: str, meaning: str, score: Score | None, *, organizer: bool) -> dict:
     value = finite(score.value) if score else None
     low = finite(score.ci_low) if score else None
     high = finite(score.ci_high) if score else None
     detail = score.detail if score else {}
+    error = None
     if value is None:
         reason = (detail or {}).get("reason") or "it was not measured for this release"
         explanation = f"{label}: not measured ({reason})."
+        # The metric's own error ran on a release derived from hidden data: organizers only.
+        error = (detail or {}).get("error") if organizer else None
+        if error:
+            explanation += f" The metric's error (organizers only): {error}"
     else:
         band = risk_level(max(0.0, value))
         interval = f" (95% confidence interval {_pct(low)} to {_pct(high)})" if low is not None and high is not None else ""
@@ -127,14 +132,17 @@ def _criterion(name: str, key: str, label: str, meaning: str, score: Score | Non
         "available": value is not None,
         "rates": (detail or {}).get("rates"),
         "explanation": explanation,
+        "error": error,
     }
 
 
-def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) -> dict:
+def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, organizer: bool = False) -> dict:
     """How identifiable the people behind a finished defense's release are, for a doctor or a DPO.
 
     Built from the defense's stored scores on ``split`` (the tabular-anonymization task computes
-    the criteria; the arena adds its worst-case attack results). Returns::
+    the criteria; the arena adds its worst-case attack results). A metric that could not be
+    computed says why in fixed words; the error a library raised on the release (which derives
+    from hidden data) is given to ``organizer`` readers only. Returns::
 
         {
           "submission": 12, "team": str, "baseline": bool, "competition": "slug", "phase": "name",
@@ -144,7 +152,7 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
              "value": float | None, "ci_low": float | None, "ci_high": float | None,
              "level": "negligible" | "low" | "moderate" | "high" | None, "available": bool,
              "rates": {"attack": {...}, "control": {...}, "baseline": {...}} | None,
-             "explanation": str},
+             "explanation": str, "error": str | None},   # error: organizers only
             …],
           "risk_bands": [{"below": 0.05, "level": "negligible"}, …],
           "k_anonymity": {
@@ -175,7 +183,7 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC) ->
     competition = defense.competition
     scores = {s.metric: s for s in Score.objects.filter(submission=defense, split=split)}
 
-    criteria = [_criterion(name, key, label, meaning, scores.get(key)) for name, key, label, meaning in CRITERIA]
+    criteria = [_criterion(name, key, label, meaning, scores.get(key), organizer=organizer) for name, key, label, meaning in CRITERIA]
 
     k_score, prosecutor = scores.get("k_anonymity"), scores.get("prosecutor_risk")
     k = finite(k_score.value) if k_score else None

@@ -37,6 +37,7 @@ from evaluation.splits import KeyedSplits
 from evaluation.task_types.base import OutputInvalid, Prepared, Schema, ScoreValue, TaskData, TaskType
 from sandbox import archive
 from sandbox.spec import FailureClass, Limits, RunResult, RunSpec
+from submissions import disclosure
 from submissions import services as submission_services
 from submissions.models import Run, Score, Submission
 from submissions.uploads import upload_limits
@@ -233,23 +234,52 @@ def program_run(*, run: ProgramRun) -> tuple[RunResult, Run]:
 def output_check(*, task: TaskType, path: Path, prepared: Prepared, run: Run | None = None):
     """The task type's parsed output at ``path``; raises ``OutputInvalid`` when it breaks a rule.
 
-    The full error (values included) goes on the recorded ``run`` for the organizers; what
-    the team is told is :func:`participant_message`'s choice.
+    The full error (values included) and the rule's name go on the recorded ``run``; which
+    of them the team reads is :mod:`submissions.disclosure`'s choice.
     """
     try:
         return task.validate(path=path, prepared=prepared)
     except OutputInvalid as exc:
         if run is not None:
-            Run.objects.filter(pk=run.pk).update(message=str(exc))
+            Run.objects.filter(pk=run.pk).update(message=str(exc), failure_class=Submission.INVALID_OUTPUT, rule=exc.rule)
+            run.message, run.failure_class, run.rule = str(exc), Submission.INVALID_OUTPUT, exc.rule
         raise
 
 
-def participant_message(*, error: OutputInvalid, saw_hidden_data: bool) -> str:
-    """A validation error quotes the offending value; for output derived from hidden data that value
-    could carry hidden records out, so the team gets the position and the rule, never the value."""
+@dataclass(frozen=True)
+class Failure:
+    """A failed run, told twice: ``team`` is what its team reads, ``detail`` what the organizers read."""
+
+    failure_class: str
+    team: str
+    detail: str
+    rule: str = ""
+
+
+def participant_message(*, error: OutputInvalid, saw_hidden_data: bool) -> Failure:
+    """An invalid output as its team and the organizers are told of it.
+
+    A validation error quotes the offending values and says on which line and column they
+    are and how many there are. Output derived from hidden data could carry hidden records
+    out through any of these (a value; a line number that spells a diagnosis; a count), so
+    the team of such a run gets the name of the broken rule only; the organizers get it all.
+    """
     if not saw_hidden_data:
-        return str(error)
-    return f"{error.without_values()}\n(Values from the output are withheld because this run saw hidden data.)"
+        return Failure(Submission.INVALID_OUTPUT, team=str(error), detail=str(error), rule=error.rule)
+    return Failure(Submission.INVALID_OUTPUT, team=disclosure.team_error(failure_class=Submission.INVALID_OUTPUT, rule=error.rule),
+                   detail=str(error), rule=error.rule)
+
+
+def run_failure(*, result: RunResult, saw_hidden_data: bool) -> Failure:
+    """A run that did not end well (timeout, memory, exit status), as its team and the organizers are told of it.
+
+    The sandbox's message names the exit status, the limit hit and how; for a run on hidden
+    data the exit status alone could be a hidden value, so its team gets the class only.
+    """
+    failure_class = result.failure.value if result.failure else Submission.EXIT_CODE
+    if not saw_hidden_data:
+        return Failure(failure_class, team=result.message, detail=result.message)
+    return Failure(failure_class, team=disclosure.team_error(failure_class=failure_class), detail=result.message)
 
 
 # --------------------------------------------------------------------------- one score write
@@ -286,6 +316,9 @@ def submission_finish(*, submission: Submission, scores: dict[str, dict[str, Sco
         submission_services.submission_set_status(submission=submission, status=Submission.FINISHED)
 
 
-def submission_fail(*, submission: Submission, failure_class: str, error: str) -> None:
+def submission_fail(*, submission: Submission, failure: Failure) -> None:
     with transaction.atomic():
-        submission_services.submission_set_status(submission=submission, status=Submission.FAILED, failure_class=failure_class, error=error)
+        submission_services.submission_set_status(
+            submission=submission, status=Submission.FAILED, failure_class=failure.failure_class, error=failure.team,
+            error_detail=failure.detail, rule=failure.rule,
+        )

@@ -92,7 +92,7 @@ def _evaluate(submission: Submission) -> None:
             try:
                 workspace = pipeline.workspace_open(submission=submission, scratch=scratch)
             except ProgramUnrunnable as exc:
-                pipeline.submission_fail(submission=submission, failure_class=Submission.EXIT_CODE, error=str(exc))
+                pipeline.submission_fail(submission=submission, failure=pipeline.Failure(Submission.EXIT_CODE, str(exc), str(exc)))
                 return
             try:
                 if phase.check_run and task.sees_hidden_data(check=False):
@@ -107,10 +107,7 @@ def _evaluate(submission: Submission) -> None:
             finally:
                 workspace.close()
             if not result.ok:
-                pipeline.submission_fail(
-                    submission=submission, failure_class=result.failure.value,
-                    error=result.message + ("" if not saw_hidden else " (Logs of runs on hidden data are shown to organizers only.)"),
-                )
+                pipeline.submission_fail(submission=submission, failure=pipeline.run_failure(result=result, saw_hidden_data=saw_hidden))
                 return
 
         with transaction.atomic():
@@ -119,8 +116,7 @@ def _evaluate(submission: Submission) -> None:
         try:
             output = pipeline.output_check(task=task, path=output_path, prepared=prepared, run=run)
         except OutputInvalid as exc:
-            pipeline.submission_fail(submission=submission, failure_class=Submission.INVALID_OUTPUT,
-                                     error=pipeline.participant_message(error=exc, saw_hidden_data=saw_hidden))
+            pipeline.submission_fail(submission=submission, failure=pipeline.participant_message(error=exc, saw_hidden_data=saw_hidden))
             return
         scores = task.score(output=output, prepared=prepared, splits=pipeline.splits_for(phase=phase))
         release = None
@@ -137,8 +133,8 @@ def _evaluate_arena_attack(submission: Submission, task: TaskType) -> None:
     passed its check run here skips it, so an identical resubmission costs no sandbox run.
     """
     if submission.kind == Submission.FILE:
-        pipeline.submission_fail(submission=submission, failure_class=Submission.INVALID_OUTPUT,
-                                 error=uploads.ARENA_ATTACK_FILE)  # refused at upload; kept for older rows
+        text = uploads.ARENA_ATTACK_FILE  # refused at upload since; kept for rows queued before
+        pipeline.submission_fail(submission=submission, failure=pipeline.Failure(Submission.INVALID_OUTPUT, text, text))
         return
     if submission.phase.check_run and not arena.check_passed_before(submission=submission):
         with pipeline.scratch_dir(f"arena-eval-{submission.pk}-") as scratch:
@@ -147,7 +143,7 @@ def _evaluate_arena_attack(submission: Submission, task: TaskType) -> None:
             try:
                 workspace = pipeline.workspace_open(submission=submission, scratch=scratch)
             except ProgramUnrunnable as exc:
-                pipeline.submission_fail(submission=submission, failure_class=Submission.EXIT_CODE, error=str(exc))
+                pipeline.submission_fail(submission=submission, failure=pipeline.Failure(Submission.EXIT_CODE, str(exc), str(exc)))
                 return
             try:
                 passed = _check_run(submission, task, data, workspace, scratch, seed, target=arena.check_target(scratch))
@@ -167,14 +163,15 @@ def _check_run(submission: Submission, task: TaskType, data: TaskData, workspace
         seed=seed, purpose=Run.CHECK, saw_hidden_data=False,
     ))
     if not result.ok:
-        pipeline.submission_fail(submission=submission, failure_class=result.failure.value,
-                                 error=f"Check run on the public sample: {result.message} See the run's logs.")
+        failure = pipeline.run_failure(result=result, saw_hidden_data=False)
+        text = f"Check run on the public sample: {failure.team} See the run's logs."
+        pipeline.submission_fail(submission=submission, failure=pipeline.Failure(failure.failure_class, text, text))
         return False
     try:
         pipeline.output_check(task=task, path=scratch / "check-output" / task.output_name, prepared=prepared, run=run)
     except OutputInvalid as exc:
-        pipeline.submission_fail(submission=submission, failure_class=Submission.INVALID_OUTPUT,
-                                 error=f"Check run on the public sample: {exc}")
+        text = f"Check run on the public sample: {exc}"
+        pipeline.submission_fail(submission=submission, failure=pipeline.Failure(Submission.INVALID_OUTPUT, text, text, exc.rule))
         return False
     shutil.rmtree(scratch / "check-output", ignore_errors=True)
     return True

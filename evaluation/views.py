@@ -42,7 +42,7 @@ def submission_report(request, submission_id: int):
         identifiability.report_split_allowed(defense=defense, split=split, reader=reader)
     except PermissionDenied as exc:
         return render(request, "evaluation/report.html", {**context, "report": None, "hidden_reason": str(exc)}, status=403)
-    context["report"] = identifiability.identifiability_report(defense=defense, split=split)
+    context["report"] = identifiability.identifiability_report(defense=defense, split=split, organizer=reader == "organizer")
     context["roc_curves"] = charts.defense_roc_curves(defense=defense, split=split)
     context["unlinkable"] = charts.release_unlinkable(defense=defense, split=split)
     return render(request, "evaluation/report.html", context)

@@ -1,4 +1,5 @@
-"""Websocket for one submission's status: only its team (and organizers) may listen."""
+"""Websocket for one submission's status: only its team (and organizers) may listen, each hearing
+what :mod:`submissions.disclosure` lets them see."""
 
 from __future__ import annotations
 
@@ -15,20 +16,21 @@ def _payload(submission_id: int, user):
     if user is None or not user.is_authenticated:
         return None
     try:
-        submission, _ = selectors.submission_get(submission_id=submission_id, user=user)
+        submission, organizer = selectors.submission_get(submission_id=submission_id, user=user)
     except Http404:
         return None
-    return submission_payload(submission)
+    return submission_payload(submission, organizer=organizer), organizer
 
 
 class SubmissionStatusConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.submission_id = int(self.scope["url_route"]["kwargs"]["submission_id"])
-        payload = await _payload(self.submission_id, self.scope.get("user"))
-        if payload is None:
+        found = await _payload(self.submission_id, self.scope.get("user"))
+        if found is None:
             await self.close(code=4404)
             return
-        self.group = submission_group(self.submission_id)
+        payload, organizer = found
+        self.group = submission_group(self.submission_id, organizer=organizer)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "status", "submission": payload})

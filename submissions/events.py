@@ -7,6 +7,7 @@ else talks to the channel layer for submissions.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -14,23 +15,28 @@ from django.db import transaction
 
 from config.formats import iso
 
+from . import disclosure
+
 log = logging.getLogger(__name__)
 
 
-def submission_group(submission_id: int) -> str:
-    return f"submission-{submission_id}"
+def submission_group(submission_id: int, *, organizer: bool = False) -> str:
+    """The watchers of one submission: its team's group, and its organizers' (who get the full detail)."""
+    return f"submission-{submission_id}" + ("-organizers" if organizer else "")
 
 
-def submission_payload(submission) -> dict:
-    return {
-        "id": submission.pk,
-        "status": submission.status,
-        "failure_class": submission.failure_class or None,
-        "error": submission.error or None,
-        "created": iso(submission.created),
-        "started": iso(submission.started),
-        "finished": iso(submission.finished),
-    }
+def submission_payload(submission, *, organizer: bool) -> dict:
+    """A status event as :func:`submissions.disclosure.submission_view` lets the watcher see it."""
+    view = disclosure.submission_view(
+        # a fresh read: a prefetched list of runs may predate the run that just ended
+        submission=submission, saw_hidden_data=submission.runs.filter(saw_hidden_data=True).exists(), organizer=organizer,
+    )
+    payload = {"id": submission.pk, "status": submission.status, "failure_class": view["failure_class"],
+               "rule": view["rule"], "error": view["error"],
+               "created": iso(view["created"]), "started": iso(view["started"]), "finished": iso(view["finished"])}
+    if organizer:
+        payload["error_detail"] = view["error_detail"]
+    return payload
 
 
 def _send(group: str, message: dict) -> None:
@@ -44,8 +50,10 @@ def _send(group: str, message: dict) -> None:
 
 
 def submission_changed(submission) -> None:
-    payload = submission_payload(submission)
-    transaction.on_commit(lambda: _send(submission_group(submission.pk), {"type": "submission.status", "submission": payload}))
+    for organizer in (False, True):
+        payload = submission_payload(submission, organizer=organizer)
+        group = submission_group(submission.pk, organizer=organizer)
+        transaction.on_commit(partial(_send, group, {"type": "submission.status", "submission": payload}))
 
 
 def leaderboard_changed(phase) -> None:

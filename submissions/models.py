@@ -50,7 +50,12 @@ class Submission(models.Model):
 
     status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED, db_index=True)
     failure_class = models.CharField(max_length=20, choices=FAILURE_CLASSES, blank=True)
+    # What went wrong, stored twice (see submissions/disclosure.py): ``error`` is what the team
+    # may read (for a run on hidden data: its failure class and ``rule`` only), ``error_detail``
+    # the full text for the organizers (lines, values, exit status, the sandbox's message).
     error = models.TextField(blank=True, help_text="What went wrong, worded for the team.")
+    error_detail = models.TextField(blank=True, help_text="What went wrong in full, for the organizers only.")
+    rule = models.CharField(max_length=40, blank=True, help_text="The output rule broken, for an invalid output.")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     scoring_started = models.DateTimeField(null=True, blank=True)
@@ -129,8 +134,10 @@ class Run(models.Model):
     peak_memory_bytes = models.BigIntegerField(null=True)
     exit_code = models.IntegerField(null=True)
     failure_class = models.CharField(max_length=20, blank=True)
-    message = models.TextField(blank=True)
-    # A run that saw hidden data keeps its logs for organizers only (see DESIGN.md).
+    rule = models.CharField(max_length=40, blank=True, help_text="The output rule broken, for an invalid output.")
+    message = models.TextField(blank=True, help_text="The full message (sandbox, output check): organizers only on hidden data.")
+    # A run that saw hidden data keeps its logs, times, exit status and message for organizers
+    # only: its team sees ``failure_class`` and ``rule`` (see submissions/disclosure.py).
     saw_hidden_data = models.BooleanField(default=True)
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)
@@ -139,6 +146,3 @@ class Run(models.Model):
     class Meta:
         ordering = ["started", "id"]
 
-    @property
-    def logs_visible_to_team(self) -> bool:
-        return not self.saw_hidden_data

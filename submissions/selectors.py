@@ -9,6 +9,7 @@ from competitions import access
 from competitions import selectors as competition_selectors
 from competitions.models import Competition
 
+from . import disclosure
 from .models import Submission
 
 
@@ -69,7 +70,7 @@ def recent_finished(*, competitions, limit: int = 12) -> list[dict]:
         value = values.get((sub.pk, metric.key)) if metric else None
         feed.append({
             "competition": sub.competition, "phase": sub.phase.name, "team": sub.display_name, "task": sub.task,
-            "baseline": sub.is_baseline, "finished": sub.finished,
+            "baseline": sub.is_baseline, "finished": disclosure.feed_time(sub.finished),
             "metric": metric.label if metric else None,
             "value": None if value is None else round(value, metric.precision),
         })

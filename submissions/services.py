@@ -218,9 +218,14 @@ def submission_select(*, submission: Submission, selected: bool = True) -> Submi
 
 
 def submission_set_status(
-    *, submission: Submission, status: str, failure_class: str = "", error: str = "", now: dt.datetime | None = None
+    *, submission: Submission, status: str, failure_class: str = "", error: str = "", error_detail: str | None = None,
+    rule: str = "", now: dt.datetime | None = None
 ) -> Submission:
-    """The one place a submission's status changes; watchers hear of it after commit."""
+    """The one place a submission's status changes; watchers hear of it after commit.
+
+    ``error`` is what the team reads, ``error_detail`` (``error`` when not given) what the
+    organizers read: see :mod:`submissions.disclosure`.
+    """
     now = now or timezone.now()
     fields = {"status": status}
     if status == Submission.RUNNING and submission.started is None:
@@ -231,8 +236,10 @@ def submission_set_status(
         fields["finished"] = now
         fields["failure_class"] = failure_class
         fields["error"] = error
+        fields["error_detail"] = error if error_detail is None else error_detail
+        fields["rule"] = rule
     if status == Submission.QUEUED:
-        fields.update(failure_class="", error="", finished=None)
+        fields.update(failure_class="", error="", error_detail="", rule="", finished=None)
     Submission.objects.filter(pk=submission.pk).update(**fields)
     for name, value in fields.items():
         setattr(submission, name, value)

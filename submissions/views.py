@@ -20,7 +20,7 @@ from competitions.views import competition_context
 from config.api_errors import ApiError
 from config.errors import ArenaError
 
-from . import selectors, services
+from . import disclosure, selectors, services
 from .events import submission_payload
 from .models import Score, Submission
 
@@ -60,6 +60,9 @@ def submission_list(request, slug: str):
         primaries[task] = metrics[0] if metrics else None
     rows = []
     for sub in submissions:
+        shown = disclosure.submission_view(
+            submission=sub, saw_hidden_data=disclosure.submission_saw_hidden_data(runs=sub.runs.all()), organizer=organizer
+        )
         phase = phases[sub.phase_id]
         metric = primaries.get(sub.task)
         private_ok = access.may_see_private(phase=phase, organizer=organizer)
@@ -71,6 +74,7 @@ def submission_list(request, slug: str):
             "private": scores.get(Score.PRIVATE) if private_ok else None,
             "private_hidden": not private_ok,
             "active": sub.status in Submission.ACTIVE_STATUSES,
+            "error": shown["error_detail"] if organizer else shown["error"],
         })
     history = []
     if context["team"] is not None:
@@ -109,9 +113,13 @@ def submission_detail(request, submission_id: int):
         {"metric": m, "public": by_split[Score.PUBLIC].get(m.key), "private": by_split[Score.PRIVATE].get(m.key) if private_ok else None}
         for m in metrics
     ]
-    runs = [{"run": run, "logs_visible": access.may_read_run_logs(run=run, organizer=organizer)} for run in submission.runs.all()]
+    runs = submission.runs.all()
+    shown = disclosure.submission_view(
+        submission=submission, saw_hidden_data=disclosure.submission_saw_hidden_data(runs=runs), organizer=organizer
+    )
     if organizer:
         services.submission_hidden_detail_read(submission=submission, actor=request.user, via="page")
-    context.update(tab="submissions", submission=submission, score_rows=score_rows, private_ok=private_ok, runs=runs,
-                   organizer_view=organizer, payload=submission_payload(submission))
+    context.update(tab="submissions", submission=submission, score_rows=score_rows, private_ok=private_ok,
+                   shown=shown, runs=[{**disclosure.run_view(run=run, organizer=organizer), "label": run.get_purpose_display()} for run in runs],
+                   organizer_view=organizer, payload=submission_payload(submission, organizer=organizer))
     return render(request, "submissions/detail.html", context)

@@ -110,14 +110,15 @@ def _pair_run(result: ArenaResult, attack: Submission, defense: Submission) -> _
             ))
         finally:
             workspace.close()
+        # The pair's message is its team's (the class and the rule only); the run keeps the detail.
         if not run_result.ok:
-            return _Outcome(failure_class=run_result.failure.value, run=run,
-                            message=run_result.message + " (Logs of arena runs are shown to organizers only.)")
+            failure = pipeline.run_failure(result=run_result, saw_hidden_data=True)
+            return _Outcome(failure_class=failure.failure_class, run=run, message=failure.team)
         try:
             output = pipeline.output_check(task=task, path=scratch / "output" / task.output_name, prepared=prepared, run=run)
         except OutputInvalid as exc:
-            return _Outcome(failure_class=Submission.INVALID_OUTPUT, run=run,
-                            message=pipeline.participant_message(error=exc, saw_hidden_data=True))
+            failure = pipeline.participant_message(error=exc, saw_hidden_data=True)
+            return _Outcome(failure_class=failure.failure_class, run=run, message=failure.team)
         scores = task.score(output=output, prepared=prepared, splits=pipeline.splits_for(phase=attack.phase))
         return _Outcome(scores=_scores_json(scores), run=run)
 

@@ -232,9 +232,11 @@ def attack_settle(attack_id: int) -> bool:
     if results and not any(r.status == ArenaResult.FINISHED for r in results):
         first = next((r for r in results if r.failure_class != Submission.CANCELLED), results[0])
         failure = first.failure_class if first.failure_class in dict(Submission.FAILURE_CLASSES) else Submission.INFRASTRUCTURE
+        told = f"The attack failed against all {len(results)} defense(s). The first failure: "
+        detail = first.run.message if first.run_id and first.run else ""
         submission_services.submission_set_status(
-            submission=attack, status=Submission.FAILED, failure_class=failure,
-            error=f"The attack failed against all {len(results)} defense(s). The first failure: {first.message}",
+            submission=attack, status=Submission.FAILED, failure_class=failure, rule=first.run.rule if first.run_id and first.run else "",
+            error=told + first.message, error_detail=told + (detail or first.message),
         )
         return True
     with transaction.atomic():

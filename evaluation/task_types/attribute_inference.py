@@ -266,12 +266,12 @@ class AttributeInference(TaskType):
                 dates.isna().to_numpy(),
                 "guess",
                 lambda v: f"{quote(v)} is not an ISO date (YYYY-MM-DD) for {secret}",
-                f"is not an ISO date (YYYY-MM-DD) for {secret}",
+                "not-a-date",
             )
             guesses = dates.dt.strftime("%Y-%m-%d")
         else:
             empty = f"is empty; guess a value of {secret}"
-            problems.add_rows(frame, frame["guess"].eq("").to_numpy(), "guess", lambda v: empty, empty)
+            problems.add_rows(frame, frame["guess"].eq("").to_numpy(), "guess", lambda v: empty, "empty-cell")
         check_covers(frame, TARGET_ID, expected, problems, what="targets")
         problems.raise_if_any()
         return pd.DataFrame({TARGET_ID: frame[TARGET_ID], "guess": guesses})

@@ -23,21 +23,55 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+# The rules an output can break, by a stable short name. A run that saw hidden data tells its
+# team the name only (docs/security.md): the name and its description quote nothing the file
+# holds, no line, column or count. Names are part of the API: add, never rename.
+RULES: dict[str, str] = {
+    "file-missing": "the program must write the task's output file in the output folder",
+    "not-a-file": "the output must be a regular file",
+    "file-too-large": "the output file is larger than the task allows",
+    "file-empty": "the output file is empty",
+    "header-missing": "the first line must be the header",
+    "empty-column-name": "the header has an empty column name",
+    "duplicate-column": "the header repeats a column",
+    "missing-column": "the header misses a column the task requires",
+    "unknown-column": "the header has a column the task does not know",
+    "not-utf8": "the file must be UTF-8 text",
+    "not-csv": "the file must be valid CSV",
+    "field-count": "a row has a different number of fields than the header",
+    "too-many-rows": "the file has more rows than the task allows",
+    "too-few-rows": "the file has fewer rows than the task requires",
+    "empty-id": "every row needs an id",
+    "unknown-id": "an id is not one of the input's ids",
+    "duplicate-id": "an id appears on more than one row",
+    "missing-id": "an id of the input has no row",
+    "empty-cell": "a cell that must hold a value is empty",
+    "not-a-number": "a cell that must hold a number (in a release: a number, an interval of numbers or *) does not",
+    "out-of-range": "a number is outside the range the task allows",
+    "not-a-date": "a cell that must hold an ISO date (in a release: a date, an interval of dates or *) does not",
+    "bad-interval": "an interval is not [lo, hi] or [lo, hi) with lo below hi",
+    "bad-set": "a set is not {a|b|c} with non-empty members",
+    "output-format": "the output breaks the task's format",
+}
+
 
 class OutputInvalid(Exception):
-    """A submission's output breaks the task's format. The message is shown to the team.
+    """A submission's output breaks the task's format.
+
+    ``str(error)`` is the full message: file, line, column and the offending values. It is
+    shown to the team only for output of a run on public data (a file submission, a check
+    run); it goes to the organizers always. ``rule`` names what is broken, one of
+    :data:`RULES`: that name alone is what the team of a run on hidden data learns.
 
     ``line`` counts the header as line 1. One exception may carry several problems found
-    in the same pass (:meth:`collected`); ``file``, ``line`` and ``column`` are then those
-    of the first, ``problems`` lists the ones shown and ``total`` counts all of them.
-
-    ``rule`` says what is wrong without quoting anything the file holds (no value, no
-    column name the task does not define): output derived from hidden data is reported to
-    the team that way (:meth:`without_values`), as a value could carry hidden records out.
+    in the same pass (:meth:`collected`); ``file``, ``line``, ``column`` and ``rule`` are then
+    those of the first, ``problems`` lists the ones shown and ``total`` counts all of them.
     """
 
-    def __init__(self, message: str, *, file: str, line: int | None = None, column: str | None = None,
-                 rule: str | None = None):
+    def __init__(self, message: str, *, file: str, rule: str = "output-format", line: int | None = None,
+                 column: str | None = None):
+        if rule not in RULES:
+            raise ValueError(f"unknown output rule {rule!r} (known: {', '.join(RULES)})")
         self.file = file
         self.line = line
         self.column = column
@@ -67,23 +101,11 @@ class OutputInvalid(Exception):
         first = problems[0]
         shown = "\n".join(f"  {p.location.strip(' ,') or 'file'}: {p.detail}" for p in problems)
         more = f" (the first {len(problems)} shown)" if total > len(problems) else ""
-        error = cls(f"{total} problems{more}:\n{shown}", file=first.file)
+        error = cls(f"{total} problems{more}:\n{shown}", file=first.file, rule=first.rule)
         error.line, error.column = first.line, first.column
         error.problems = tuple(problems)
         error.total = total
         return error
-
-    def without_values(self) -> str:
-        """The message with each problem's rule in place of its detail: where the problems are
-        and what they break, nothing the file holds."""
-        if len(self.problems) == 1 and self.total == 1:
-            return f"{self.file}{self.location}: {self.rule or UNSTATED_RULE}"
-        more = f" (the first {len(self.problems)} shown)" if self.total > len(self.problems) else ""
-        shown = "\n".join(f"  {p.location.strip(' ,') or 'file'}: {p.rule or UNSTATED_RULE}" for p in self.problems)
-        return f"{self.file}: {self.total} problems{more}:\n{shown}"
-
-
-UNSTATED_RULE = "breaks the task's output format"
 
 
 class TaskDataInvalid(Exception):

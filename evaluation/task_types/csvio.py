@@ -49,15 +49,15 @@ class Problems:
     def __bool__(self) -> bool:
         return self.total > 0
 
-    def add(self, message: str, *, line: int | None = None, column: str | None = None, rule: str | None = None) -> None:
-        """One problem; ``rule`` says what is wrong without quoting the file (see :class:`OutputInvalid`)."""
+    def add(self, message: str, *, rule: str, line: int | None = None, column: str | None = None) -> None:
+        """One problem; ``rule`` names what is wrong (one of :data:`~.base.RULES`)."""
         self.total += 1
         if len(self.found) < 4 * SHOWN_PROBLEMS:
             self.found.append(OutputInvalid(message, file=self.file, line=line, column=column, rule=rule))
 
-    def add_rows(self, frame: pd.DataFrame, mask: Iterable[bool], column: str, describe, rule=None) -> None:
+    def add_rows(self, frame: pd.DataFrame, mask: Iterable[bool], column: str, describe, rule) -> None:
         """One problem per row where ``mask`` is true; ``describe(value)`` says what is wrong,
-        ``rule(value)`` (or a fixed text) says it without quoting the value."""
+        ``rule(value)`` (or a fixed name) names the rule it breaks."""
         mask = np.asarray(mask, dtype=bool)
         count = int(mask.sum())
         if not count:
@@ -92,9 +92,8 @@ def examples(values: Iterable[object], count: int | None = None) -> str:
 # --------------------------------------------------------------------------- output files
 
 
-def _shape_error(message: str, *, file: str, line: int | None = None) -> OutputInvalid:
-    """A problem of the file's shape: its message quotes nothing the file holds, so it is its own rule."""
-    return OutputInvalid(message, file=file, line=line, rule=message)
+def _shape_error(message: str, *, file: str, rule: str, line: int | None = None) -> OutputInvalid:
+    return OutputInvalid(message, file=file, line=line, rule=rule)
 
 
 def read_output(
@@ -120,17 +119,18 @@ def read_output(
     if not path.exists():
         raise _shape_error(
             f"file not found: the program must write {name} (header: {expected_header}) in the output folder",
-            file=name,
+            file=name, rule="file-missing",
         )
     if not path.is_file():
-        raise _shape_error("is not a regular file", file=name)
+        raise _shape_error("is not a regular file", file=name, rule="not-a-file")
     size = path.stat().st_size
     if size > max_bytes:
         raise _shape_error(
-            f"file is {size / 2**20:.1f} MiB, more than the {max_bytes / 2**20:.0f} MiB allowed", file=name
+            f"file is {size / 2**20:.1f} MiB, more than the {max_bytes / 2**20:.0f} MiB allowed", file=name,
+            rule="file-too-large",
         )
     if size == 0:
-        raise _shape_error(f"file is empty: expected the header {expected_header} and then the rows", file=name)
+        raise _shape_error(f"file is empty: expected the header {expected_header} and then the rows", file=name, rule="file-empty")
 
     problems = Problems(name)
     lines: list[int] = []
@@ -140,7 +140,8 @@ def read_output(
         try:
             header = next(reader, None)
             if header is None or not any(h.strip() for h in header):
-                raise _shape_error(f"the first line must be the header {expected_header}", file=name, line=1)
+                raise _shape_error(f"the first line must be the header {expected_header}", file=name, line=1,
+                                   rule="header-missing")
             header = [h.strip() for h in header]
             _check_header(header, required=required, optional=optional, file=name)
             width = len(header)
@@ -152,13 +153,14 @@ def read_output(
                     if len(row) > width and any(cell.lstrip().startswith(("[", "(", "{")) for cell in row):
                         hint = "; a value holding a comma, such as an interval [lo, hi], must be in double quotes"
                     wrong_width = f"has {len(row)} fields but the header has {width} ({','.join(header)}){hint}"
-                    problems.add(wrong_width, line=reader.line_num, rule=wrong_width)
+                    problems.add(wrong_width, line=reader.line_num, rule="field-count")
                     if problems.total >= SHOWN_PROBLEMS:
                         break
                     continue
                 if len(rows) >= max_rows:
                     raise _shape_error(
-                        f"too many rows: at most {max_rows} data rows are expected", file=name, line=reader.line_num
+                        f"too many rows: at most {max_rows} data rows are expected", file=name, line=reader.line_num,
+                        rule="too-many-rows",
                     )
                 rows.append([cell.strip() for cell in row])
                 lines.append(reader.line_num)
@@ -168,13 +170,15 @@ def read_output(
                 f"is not UTF-8 text (an invalid byte at character {column} of the line); save the file as UTF-8",
                 file=name,
                 line=line,
+                rule="not-utf8",
             ) from None
         except csv.Error as exc:  # the reader's messages name its own delimiters and limits, not the data
-            raise _shape_error(f"is not valid CSV: {exc}", file=name, line=reader.line_num) from None
+            raise _shape_error(f"is not valid CSV: {exc}", file=name, line=reader.line_num, rule="not-csv") from None
     problems.raise_if_any()
     if len(rows) < min_rows:
         raise _shape_error(
-            f"has {len(rows)} data rows, at least {min_rows} expected", file=name, line=(lines[-1] if lines else 1)
+            f"has {len(rows)} data rows, at least {min_rows} expected", file=name, line=(lines[-1] if lines else 1),
+            rule="too-few-rows",
         )
     frame = pd.DataFrame(rows, columns=header, index=pd.Index(lines, name="line"), dtype=object)
     if not rows:
@@ -198,30 +202,28 @@ def _first_undecodable(path: Path) -> tuple[int, int]:
 def _check_header(header: list[str], *, required: Sequence[str], optional: Sequence[str], file: str) -> None:
     expected = ",".join(required)
     known = set(required) | set(optional)
-    problems, rules = [], []  # rules name only the task's own columns
+    problems, rules = [], []  # the rule of the first problem names the error
     seen = set()
     for column in header:
         if not column:
             problems.append("has an empty column name")
-            rules.append(problems[-1])
+            rules.append("empty-column-name")
         elif column in seen:
             problems.append(f"repeats the column {column!r}")
-            rules.append(problems[-1] if column in known else "repeats a column")
+            rules.append("duplicate-column")
         seen.add(column)
     missing = [c for c in required if c not in seen]
     unknown = [c for c in header if c and c not in known]
     if missing:
         problems.append(f"misses the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-        rules.append(problems[-1])
+        rules.append("missing-column")
     allowed = ", ".join(list(required) + list(optional))
     if unknown:
         problems.append(f"has unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} (allowed: {allowed})")
-        rules.append(f"has {len(unknown)} unknown column{'s' if len(unknown) > 1 else ''} (allowed: {allowed})")
+        rules.append("unknown-column")
     if problems:
         tail = f"; expected {expected}" + (f" (optional: {', '.join(optional)})" if optional else "")
-        raise OutputInvalid(
-            f"the header {'; '.join(problems)}{tail}", file=file, line=1, rule=f"the header {'; '.join(rules)}{tail}"
-        )
+        raise OutputInvalid(f"the header {'; '.join(problems)}{tail}", file=file, line=1, rule=rules[0])
 
 
 # --------------------------------------------------------------------------- column checks
@@ -242,11 +244,11 @@ def check_ids(
     ids = frame[column]
     empty = ids.eq("")
     if not allow_empty:
-        problems.add_rows(frame, empty, column, lambda v: "is empty; every row needs an id", "is empty; every row needs an id")
+        problems.add_rows(frame, empty, column, lambda v: "is empty; every row needs an id", "empty-id")
     if known is not None:
         unknown = ~ids.isin(known) & ~empty
         problems.add_rows(
-            frame, unknown, column, lambda v: f"{quote(v)} is not an id of {known_what}", f"is not an id of {known_what}"
+            frame, unknown, column, lambda v: f"{quote(v)} is not an id of {known_what}", "unknown-id"
         )
     if unique:
         repeated = ids.duplicated(keep="first") & ~empty
@@ -257,7 +259,7 @@ def check_ids(
                 repeated,
                 column,
                 lambda v: f"{quote(v)} appears again (first on line {first_line[v]}); one row per id",
-                lambda v: f"repeats the id first on line {first_line[v]}; one row per id",
+                "duplicate-id",
             )
 
 
@@ -269,7 +271,7 @@ def check_covers(frame: pd.DataFrame, column: str, expected: Sequence[str], prob
             f"has no row for {len(missing)} of the {len(expected)} {what}: {examples(sorted(missing), len(missing))}; "
             f"write exactly one row per id",
             column=column,
-            rule=f"has no row for {len(missing)} of the {len(expected)} {what}; write exactly one row per id",
+            rule="missing-id",
         )
 
 
@@ -294,7 +296,10 @@ def parse_numbers(
         return f"is empty; expected a number{rng}" if value == "" else f"{quote(value)} is not a number{rng}"
 
     def rule(value: str) -> str:
-        return f"is empty; expected a number{rng}" if value == "" else f"is not a number{rng}"
+        if value == "":
+            return "empty-cell"
+        number = pd.to_numeric(value, errors="coerce")
+        return "out-of-range" if np.isfinite(number) else "not-a-number"
 
     problems.add_rows(frame, bad, column, describe, rule)
     return values

@@ -323,20 +323,30 @@ def _none(keys: list[str], reason: str) -> dict[str, ScoreValue]:
     return {key: ScoreValue(None, detail={"reason": reason}) for key in keys}
 
 
+# Why a metric has no value when computing it on the release failed. The release derives from
+# hidden data and a library's message can quote its values, so the reason is this fixed text
+# and the message is kept as ``error``, which only organizers read (evaluation/identifiability.py).
+UNSUPPORTED = "the release cannot support this metric (for example, a column it needs is suppressed entirely)"
+
+
+def _unsupported(keys: list[str], exc: Exception) -> dict[str, ScoreValue]:
+    return {key: ScoreValue(None, detail={"reason": UNSUPPORTED, "error": str(exc)}) for key in keys}
+
+
 def _measure(compute: Callable[[], ScoreValue]) -> ScoreValue:
     """A metric's value, or no value with the reason when the release cannot support it
     (e.g. a column suppressed entirely); one metric failing never hides the others."""
     try:
         return compute()
     except ValueError as exc:
-        return ScoreValue(None, detail={"reason": str(exc)})
+        return _unsupported(["metric"], exc)["metric"]
 
 
 def _prosecutor(classes: pd.DataFrame, qis: list[str]) -> dict[str, ScoreValue]:
     try:
         risk = metrics.reidentification_risk(classes, qis)
     except ValueError as exc:
-        return _none(["prosecutor_risk", "records_at_risk"], str(exc))
+        return _unsupported(["prosecutor_risk", "records_at_risk"], exc)
     detail = {
         "average_risk": risk.prosecutor_average_risk,
         "sample_uniqueness": risk.sample_uniqueness,

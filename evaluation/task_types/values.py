@@ -153,7 +153,7 @@ def _parse_ordered(frame: pd.DataFrame, column: str, text: pd.Series, problems: 
 
 
 def _ordered_problem(value: str, kind: str) -> tuple[str, str]:
-    """What is wrong with a numeric or date cell: quoting the value, and without it."""
+    """What is wrong with a numeric or date cell, quoting the value, and the rule it breaks."""
     what = "a number" if kind == "numeric" else "an ISO date (YYYY-MM-DD)"
     example = "[30, 40)" if kind == "numeric" else "[1980-01-01, 1981-01-01)"
     shown = quote(value)
@@ -163,19 +163,15 @@ def _ordered_problem(value: str, kind: str) -> tuple[str, str]:
         if match:
             lo, hi, close = match["lo"], match["hi"], match["close"]
             if kind == "date" and parse_dates(pd.Series([lo, hi])).isna().any():
-                return f"{shown} has a bound that is not a calendar date", "is an interval with a bound that is not a calendar date"
+                return f"{shown} has a bound that is not a calendar date", "bad-interval"
             if close == ")":
-                rule = "is empty: in [lo, hi) the lower bound must be below the upper bound"
-                return f"{shown} {rule}", f"is an interval that {rule}"
-            return (f"{shown} has its lower bound {lo} above its upper bound {hi}",
-                    "is an interval whose lower bound is above its upper bound")
+                return f"{shown} is empty: in [lo, hi) the lower bound must be below the upper bound", "bad-interval"
+            return f"{shown} has its lower bound {lo} above its upper bound {hi}", "bad-interval"
         bounds = "numbers" if kind == "numeric" else "ISO dates"
-        rule = f"is not an interval [lo, hi] or [lo, hi) of two {bounds}, e.g. {example}"
-        return f"{shown} {rule}", rule
+        return f"{shown} is not an interval [lo, hi] or [lo, hi) of two {bounds}, e.g. {example}", "bad-interval"
     if kind == "date" and re.fullmatch(_DATE, value):
-        return f"{shown} is not a calendar date", "is not a calendar date"
-    rule = f"is not {what}, an interval such as {example}, or * (suppressed)"
-    return f"{shown} {rule}", rule
+        return f"{shown} is not a calendar date", "not-a-date"
+    return f"{shown} is not {what}, an interval such as {example}, or * (suppressed)", ("not-a-number" if kind == "numeric" else "not-a-date")
 
 
 def _parse_categorical(frame: pd.DataFrame, column: str, text: pd.Series, problems: Problems):
@@ -212,10 +208,10 @@ def _most_frequent(members: list[str], frequency: pd.Series):
 
 
 def _set_rule(value: str) -> str:
-    if not value.endswith("}"):
-        return "opens a set with { but does not close it with }; write sets as {a|b|c}"
-    return "is not a set of values {a|b|c}: a member is empty"
+    return "bad-set"
 
 
 def _describe_set(value: str) -> str:
-    return f"{quote(value)} {_set_rule(value)}"
+    if not value.endswith("}"):
+        return f"{quote(value)} opens a set with {{ but does not close it with }}; write sets as {{a|b|c}}"
+    return f"{quote(value)} is not a set of values {{a|b|c}}: a member is empty"

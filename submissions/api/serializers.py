@@ -5,6 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from competitions import access
+from config.formats import iso
+from submissions import disclosure
 from submissions.models import Run, Submission
 
 
@@ -16,28 +18,36 @@ class SubmissionIn(serializers.Serializer):
     phase = serializers.CharField(required=False, max_length=80)
 
 
-class RunOut(serializers.ModelSerializer):
-    stdout = serializers.SerializerMethodField()
-    stderr = serializers.SerializerMethodField()
-    logs_visible = serializers.SerializerMethodField()
-    target = serializers.PrimaryKeyRelatedField(read_only=True)
+class RunOut(serializers.Serializer):
+    """A run as :func:`submissions.disclosure.run_view` lets the viewer see it (``organizer`` in the context).
 
-    class Meta:
-        model = Run
-        fields = ["id", "purpose", "target", "backend", "started", "finished", "wall_seconds", "peak_memory_bytes",
-                  "exit_code", "failure_class", "logs_visible", "stdout", "stderr", "logs_truncated"]
+    For a team, a run that saw hidden data carries its purpose, target, backend, failure class
+    and rule only: its times, memory, exit status, message and logs are null.
+    """
 
-    def _visible(self, run: Run) -> bool:
-        return access.may_read_run_logs(run=run, organizer=self.context.get("organizer", False))
+    id = serializers.IntegerField()
+    purpose = serializers.CharField()
+    target = serializers.IntegerField(allow_null=True)
+    backend = serializers.CharField()
+    saw_hidden_data = serializers.BooleanField()
+    failure_class = serializers.CharField(allow_null=True)
+    rule = serializers.CharField(allow_null=True, help_text="The output rule broken (see RULES), for an invalid output.")
+    logs_visible = serializers.BooleanField(help_text="Whether the run's logs, times, exit status and message are shown.")
+    started = serializers.CharField(allow_null=True)
+    finished = serializers.CharField(allow_null=True)
+    wall_seconds = serializers.FloatField(allow_null=True)
+    peak_memory_bytes = serializers.IntegerField(allow_null=True)
+    exit_code = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField(allow_null=True)
+    stdout = serializers.CharField(allow_null=True)
+    stderr = serializers.CharField(allow_null=True)
+    logs_truncated = serializers.BooleanField(allow_null=True)
 
-    def get_logs_visible(self, run: Run) -> bool:
-        return self._visible(run)
-
-    def get_stdout(self, run: Run):
-        return run.stdout if self._visible(run) else None
-
-    def get_stderr(self, run: Run):
-        return run.stderr if self._visible(run) else None
+    def to_representation(self, run: Run) -> dict:
+        view = disclosure.run_view(run=run, organizer=self.context.get("organizer", False))
+        view["logs_visible"] = view.pop("detail_visible")
+        view["started"], view["finished"] = iso(view["started"]), iso(view["finished"])
+        return view
 
 
 class SubmissionOut(serializers.ModelSerializer):
@@ -46,15 +56,30 @@ class SubmissionOut(serializers.ModelSerializer):
     team = serializers.SerializerMethodField()
     public_scores = serializers.SerializerMethodField()
     private_scores = serializers.SerializerMethodField()
-    failure_class = serializers.SerializerMethodField()
-    error = serializers.SerializerMethodField()
+    failure_class = serializers.CharField(allow_null=True, read_only=True)
+    rule = serializers.CharField(allow_null=True, read_only=True)
+    error = serializers.CharField(allow_null=True, read_only=True)
+    error_detail = serializers.CharField(allow_null=True, read_only=True, help_text="The full error: organizers only.")
+    created = serializers.CharField(read_only=True)
+    started = serializers.CharField(allow_null=True, read_only=True)
+    finished = serializers.CharField(allow_null=True, read_only=True)
     runs = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
         fields = ["id", "competition", "phase", "team", "status", "role", "task", "kind", "description",
                   "original_filename", "sha256", "size", "selected", "is_baseline", "public_scores", "private_scores",
-                  "failure_class", "error", "created", "started", "finished", "runs"]
+                  "failure_class", "rule", "error", "error_detail", "created", "started", "finished", "runs"]
+
+    def to_representation(self, sub: Submission) -> dict:
+        data = super().to_representation(sub)
+        view = disclosure.submission_view(
+            submission=sub, saw_hidden_data=disclosure.submission_saw_hidden_data(runs=sub.runs.all()),
+            organizer=self.context.get("organizer", False),
+        )
+        for name, value in view.items():  # failure, error and times: as the disclosure rule says
+            data[name] = iso(value) if name in ("created", "started", "finished") else value
+        return data
 
     def get_team(self, sub: Submission):
         return sub.baseline_name if sub.is_baseline else (sub.team.name if sub.team else None)
@@ -73,12 +98,6 @@ class SubmissionOut(serializers.ModelSerializer):
         if access.may_see_private(phase=sub.phase, organizer=bool(self.context.get("organizer"))):
             return self._scores(sub, "private")
         return None
-
-    def get_failure_class(self, sub: Submission):
-        return sub.failure_class or None
-
-    def get_error(self, sub: Submission):
-        return sub.error or None
 
     def get_runs(self, sub: Submission):
         return RunOut(sub.runs.all(), many=True, context=self.context).data

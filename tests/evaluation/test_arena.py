@@ -547,3 +547,57 @@ def test_identifiability_report_for_every_finished_defense_and_arena_metric_rows
     assert not Metric.objects.filter(competition=arena.competition, primary=True, key__startswith="arena_").exists()
     spec = bundle_read(competition_export(competition=arena.competition, dest=tmp_path / "exported"))
     assert not any(m.key.startswith(("worst_", "arena_")) for m in spec.metrics)
+
+
+# An attack that reads another team's release in its pair runs and tries to carry it out:
+# its exit status is the first release row's age; on the public check run it behaves.
+RELEASE_READING_MIA = """
+import csv, os, sys
+inp = os.environ["ARENA_INPUT"]
+with open(os.path.join(inp, "candidates.csv")) as fh:
+    ids = [r["candidate_id"] for r in csv.DictReader(fh)]
+if len(ids) > 40:
+    with open(os.path.join(inp, "release.csv")) as fh:
+        first = next(csv.DictReader(fh))
+    print("RELEASE", first, file=sys.stderr)
+    sys.exit(int(first["age"].strip("[]() ").split(",")[0]))
+with open(os.path.join(os.environ["ARENA_OUTPUT"], "predictions.csv"), "w", newline="") as fh:
+    w = csv.writer(fh)
+    w.writerow(["candidate_id", "score"])
+    for i in ids:
+        w.writerow([i, 0.5])
+"""
+
+
+def test_an_attack_reading_a_release_in_its_pair_runs_learns_the_failure_class_only(arena, client_for, django_user_model):
+    from django.test import Client
+
+    from submissions.models import Run
+
+    defense = arena.submit("alpha", IDENTITY_DEFENSE, task="tabular-anonymization")
+    defense.refresh_from_db()
+    assert defense.status == "finished"
+    attack = arena.submit("beta", RELEASE_READING_MIA, task="membership-inference")
+    exit_codes = set(Run.objects.filter(submission=attack, purpose=Run.ARENA).values_list("exit_code", flat=True))
+    assert exit_codes and None not in exit_codes  # each pair exited with a value read from a release
+
+    seen = client_for(arena.users["beta"]).get(f"/api/v1/submissions/{attack.pk}/").json()
+    assert seen["status"] == "failed" and seen["failure_class"] == "exit_code" and seen["error_detail"] is None
+    pairs = [r for r in seen["runs"] if r["purpose"] == "arena"]
+    assert pairs and all(r["exit_code"] is None and r["stderr"] is None and r["wall_seconds"] is None
+                         and r["failure_class"] == "exit_code" for r in pairs)
+    browser = Client()
+    browser.force_login(arena.users["beta"])
+    page = browser.get(f"/submissions/{attack.pk}/").content.decode()
+    listing = client_for(arena.users["beta"]).get(f"/api/v1/competitions/{arena.competition.slug}/submissions/").json()
+    for code in exit_codes:
+        for text in (seen["error"], page, str(listing)):
+            assert f"status {code}" not in text and f"exit code {code}" not in text
+    assert "RELEASE" not in page and "RELEASE" not in str(seen)
+
+    organizer = django_user_model.objects.create_user(username="organizer", password="a-long-test-password")
+    arena.competition.organizers.add(organizer)
+    full = client_for(organizer).get(f"/api/v1/submissions/{attack.pk}/").json()
+    assert {r["exit_code"] for r in full["runs"] if r["purpose"] == "arena"} == exit_codes
+    assert any("RELEASE" in (r["stderr"] or "") for r in full["runs"])
+    assert any(f"status {code}" in full["error_detail"] for code in exit_codes)

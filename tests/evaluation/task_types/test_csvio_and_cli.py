@@ -63,7 +63,7 @@ def test_quoted_newlines_keep_line_numbers_true(tmp_path):
 def test_many_problems_are_counted_and_the_first_few_shown(tmp_path):
     frame = pd.DataFrame({"score": ["x"] * 50}, index=pd.RangeIndex(2, 52, name="line"))
     problems = Problems("out.csv")
-    problems.add_rows(frame, [True] * 50, "score", lambda v: f"{v!r} is not a number")
+    problems.add_rows(frame, [True] * 50, "score", lambda v: f"{v!r} is not a number", "not-a-number")
     with pytest.raises(OutputInvalid) as caught:
         problems.raise_if_any()
     error = caught.value
