@@ -236,11 +236,16 @@ def _arena_metric_keys(competition: Competition) -> set[tuple[str, str]]:
 
 
 def _zip_folder(folder: Path, dest: Path, *, prefix: str) -> None:
+    """Zip ``folder`` reproducibly: the same files give the same bytes (and sha256), whenever and
+    wherever they were written, so re-importing a bundle gives the same starting kit."""
     with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 name = path.relative_to(folder).as_posix()
-                zf.write(path, f"{prefix}/{name}" if prefix else name)
+                info = zipfile.ZipInfo(f"{prefix}/{name}" if prefix else name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = (0o100755 if path.stat().st_mode & 0o111 else 0o100644) << 16
+                zf.writestr(info, path.read_bytes())
 
 
 def competition_export(*, competition: Competition, dest: Path, actor=None) -> Path:
