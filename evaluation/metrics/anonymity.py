@@ -236,7 +236,7 @@ def entropy_l_diversity(
     if rounding not in _ROUNDING:
         raise ValueError(f"rounding must be one of {_ROUNDING}, got {rounding!r}")
     df, qis, sensitive_columns = _prepare(df, quasi_identifiers, sensitive, column_types, missing)
-    lowest_entropy = np.inf
+    per_column = []  # per sensitive column: the entropy of every class
     for column, classes, n_classes in _per_sensitive(df, qis, sensitive_columns, others_as_quasi_identifiers):
         class_sizes = np.bincount(classes, minlength=n_classes).astype(np.float64)
         if rounding == "truncate":
@@ -256,9 +256,17 @@ def entropy_l_diversity(
                 stops = np.searchsorted(pair_classes, near, side="right")
                 for c, a, b in zip(near, starts, stops):
                     entropy[c] = _class_entropy_like_pycanon(counts[a:b].astype(np.float64))
-        lowest_entropy = min(lowest_entropy, float(entropy.min()))
+        per_column.append(entropy)
     if rounding == "truncate":
-        return float(int(np.exp(1) ** lowest_entropy))
+        # pycanon raises e to the power of an *array* (numpy's vectorised power, which
+        # can differ from the scalar one in the last bit): of every class's lowest
+        # entropy over the columns, or of every column's lowest over its classes
+        if others_as_quasi_identifiers and len(per_column) > 1:
+            exponents = np.array([e.min() for e in per_column])
+        else:
+            exponents = np.minimum.reduce(per_column)
+        return float(int(np.min(np.exp(1) ** exponents)))
+    lowest_entropy = float(min(e.min() for e in per_column))
     l_value = float(np.exp(max(lowest_entropy, 0.0)))
     if rounding == "none":
         return l_value
