@@ -248,9 +248,14 @@ def entropy_l_diversity(
         entropy = -np.bincount(pair_classes, weights=p * np.log(p), minlength=n_classes)
         if rounding == "truncate":
             # the classes whose e**H lies near an integer decide the truncation: recompute
-            # those exactly in pycanon's summation order
+            # those exactly in pycanon's summation order. bincount adds a class's terms one
+            # by one in value order, which is np.sum's order below 8 terms (from 8 on it
+            # sums in 8 interleaved lanes), so only classes with 8 or more values differ.
             l_values = np.exp(1) ** entropy
-            near = np.flatnonzero(np.abs(l_values - np.round(l_values)) <= 1e-6 * np.maximum(1.0, l_values))
+            n_distinct = np.bincount(pair_classes, minlength=n_classes)
+            near = np.flatnonzero(
+                (np.abs(l_values - np.round(l_values)) <= 1e-6 * np.maximum(1.0, l_values)) & (n_distinct >= 8)
+            )
             if len(near):
                 starts = np.searchsorted(pair_classes, near, side="left")
                 stops = np.searchsorted(pair_classes, near, side="right")

@@ -153,3 +153,12 @@ def test_hospital_example_of_pycanons_readme():
     qis, sa = HOSPITAL
     assert metrics.k_anonymity(hospital, qis, missing="drop") == pycanon.k_anonymity(hospital, qis)
     assert metrics.l_diversity(hospital, qis, sa, missing="drop") == pycanon.l_diversity(hospital, qis, sa)
+
+
+@pytest.mark.parametrize("m", range(2, 17))
+def test_entropy_truncation_equals_pycanon_on_even_classes(m):
+    """A class spread evenly over m values sits exactly on the integer m, where
+    the last bit of the sum decides pycanon's truncation (its sum runs in 8 lanes
+    from 8 values on)."""
+    table = pd.DataFrame({"q": ["a"] * m + ["b"] * 2 * m, "s": [f"v{i:02d}" for i in range(m)] * 3})
+    assert metrics.entropy_l_diversity(table, "q", "s", rounding="truncate") == pycanon.entropy_l_diversity(table, ["q"], ["s"])
