@@ -23,8 +23,7 @@ from anonymeter.stats.confidence import EvaluationResults, success_rate
 
 from evaluation import metrics
 from evaluation.metrics.intervals import wilson_center, wilson_interval
-from evaluation.metrics.risks import SuccessRate, normalised_risk
-from evaluation.metrics.risks._results import attack_rate_risk
+from evaluation.metrics.risks import SuccessRate, attack_rate_risk, normalised_risk
 from evaluation.metrics.risks.inference import correct_guesses
 from tests.evaluation.metrics.peers.conftest import DATA
 
