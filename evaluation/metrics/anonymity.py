@@ -110,13 +110,18 @@ def _pair_counts(classes: np.ndarray, values: np.ndarray, n_values: int):
 
 def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, int]:
     """Codes numbered in sorted value order (as ``np.unique`` numbers them) where
-    the values sort, else in order of appearance; missing is a value."""
-    if not series.isna().any():
+    the values sort, else in order of appearance; missing is a value. Only the
+    distinct values are sorted, so this costs one hash pass over the column."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if (codes >= 0).all():
         try:
-            uniques, codes = np.unique(series.to_numpy(), return_inverse=True)
-            return codes.astype(np.int64).ravel(), len(uniques)
+            order = np.argsort(np.asarray(uniques), kind="stable")
         except TypeError:  # values of mixed types do not sort
-            pass
+            order = None
+        if order is not None:
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            return rank[codes], len(order)
     return factorize(series, na_as_value=True)
 
 
