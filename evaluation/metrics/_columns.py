@@ -11,12 +11,16 @@ Conventions, used everywhere in the package:
   are just categories).
 * a missing value (NaN, None, NaT, pd.NA) is a value of its own: two missing
   values are equal, a missing value differs from every present one.
+* ``column_types`` (every metric takes it) overrides the detection per column:
+  ``"categorical"`` for numeric-coded categories (ICD chapters, postcodes read
+  as integers), ``"numeric"`` for numbers stored as text, ``"date"`` for date
+  strings. See :func:`apply_column_types`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,6 +35,60 @@ _BLOCK_CELLS = 4_000_000
 # Distance blocks are computed on up to this many threads: scipy's distance kernels and
 # numpy's reductions release the GIL, so blocks run in parallel on several cores.
 _THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+COLUMN_TYPES = ("numeric", "categorical", "date")
+
+
+def apply_column_types(df: pd.DataFrame, column_types: Mapping[str, str] | None, what: str = "table") -> pd.DataFrame:
+    """``df`` with the columns named in ``column_types`` converted to their type.
+
+    * ``"categorical"``: values kept as they are but compared for equality only
+      (an integer-coded diagnosis group is a category, not a number);
+    * ``"numeric"``: numbers, also from text (``"12.5"``); booleans become 0/1;
+    * ``"date"``: dates, also from text in any format pandas reads
+      (``"2025-01-31"``, ``"Jan 31 2025"``), compared through their timestamps.
+
+    Missing values stay missing. A column of ``column_types`` that the table
+    lacks is ignored (the metric checks the columns it needs); a present value
+    that cannot be read as the declared type is an error naming the column and
+    the value, as is an unknown type.
+    """
+    if not column_types:
+        return df
+    unknown = {c: t for c, t in column_types.items() if t not in COLUMN_TYPES}
+    if unknown:
+        raise ValueError(f"column_types must map columns to one of {', '.join(COLUMN_TYPES)}; got {unknown}")
+    converted = {}
+    for column, kind in column_types.items():
+        if column not in df.columns:
+            continue
+        series = df[column]
+        missing = pd.isna(series)
+        if kind == "categorical":
+            if is_ordered(series) or pd.api.types.is_bool_dtype(series.dtype):
+                converted[column] = series.astype(object).where(~missing, None)
+            continue
+        if kind == "numeric":
+            if pd.api.types.is_bool_dtype(series.dtype):
+                converted[column] = series.astype(np.float64)
+                continue
+            if pd.api.types.is_numeric_dtype(series.dtype):
+                continue
+            values = pd.to_numeric(series.where(~missing, None), errors="coerce")
+        else:
+            if pd.api.types.is_datetime64_any_dtype(series.dtype):
+                continue
+            values = pd.to_datetime(series.where(~missing, None), errors="coerce", format="mixed")
+        unreadable = pd.isna(values) & ~missing
+        if unreadable.any():
+            example = series[unreadable].iloc[0]
+            raise ValueError(
+                f"column {column!r} of the {what} is declared {kind} but holds {int(unreadable.sum())} "
+                f"value(s) that are not, e.g. {example!r}"
+            )
+        converted[column] = values
+    return df.assign(**converted) if converted else df
 
 
 def as_column_list(columns: str | Sequence[str]) -> list[str]:
@@ -103,33 +161,51 @@ class EncodedTable:
 
     numeric: np.ndarray  # (n, p_num) float64, NaN for missing
     categorical: np.ndarray  # (n, p_cat) int64, -1 for missing
+    clip: bool = False  # a numeric column contributes at most 1 (scale not from every table)
 
     def __len__(self) -> int:
         return self.numeric.shape[0]
 
     def take(self, rows: np.ndarray) -> "EncodedTable":
-        return EncodedTable(self.numeric[rows], self.categorical[rows])
+        return EncodedTable(self.numeric[rows], self.categorical[rows], self.clip)
 
 
-def encode_jointly(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> list[EncodedTable]:
+def encode_jointly(
+    tables: Sequence[pd.DataFrame], columns: Sequence[str], *, scale_from: Sequence[int] | None = None
+) -> list[EncodedTable]:
     """Encode several tables over the same columns with one shared scale.
 
     Ordered columns are divided by their range over all given tables (a constant
     column is left unscaled), as in the Gower (1971) coefficient and anonymeter's
     ``mixed_types_transform``; categorical columns get codes from the union of
     their values.
+
+    ``scale_from`` (indices into ``tables``): take the ranges from those tables
+    only, as SDMetrics' DCR takes them from the reference table. Values of the
+    other tables may then lie outside the range, so each numeric column's
+    contribution is clipped to 1 (``EncodedTable.clip``), and a column constant
+    on those tables counts 1 for any difference, 0 for none (it is encoded as a
+    category).
     """
     for table in tables:
         check_columns(table, columns)
     numeric_parts: list[list[np.ndarray]] = [[] for _ in tables]
     categorical_parts: list[list[np.ndarray]] = [[] for _ in tables]
+    scale_tables = range(len(tables)) if scale_from is None else list(scale_from)
     for column in columns:
         series = [table[column] for table in tables]
         if all(is_ordered(s) for s in series):
             arrays = [to_float(s) for s in series]
-            stacked = np.concatenate(arrays)
+            stacked = np.concatenate([arrays[i] for i in scale_tables])
             finite = stacked[~np.isnan(stacked)]
             value_range = float(finite.max() - finite.min()) if finite.size else 0.0
+            if value_range == 0 and scale_from is not None:
+                codes, _ = factorize(np.concatenate(arrays), na_as_value=False)
+                start = 0
+                for parts, array in zip(categorical_parts, arrays):
+                    parts.append(codes[start : start + len(array)])
+                    start += len(array)
+                continue
             scale = value_range if value_range > 0 else 1.0
             for parts, array in zip(numeric_parts, arrays):
                 parts.append(array / scale)
@@ -147,6 +223,7 @@ def encode_jointly(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> li
             EncodedTable(
                 numeric=np.column_stack(numeric) if numeric else np.empty((n, 0)),
                 categorical=np.column_stack(categorical) if categorical else np.empty((n, 0), dtype=np.int64),
+                clip=scale_from is not None,
             )
         )
     return encoded
@@ -164,6 +241,9 @@ def distance_block(queries: EncodedTable, candidates: EncodedTable) -> np.ndarra
     """
     q_num, c_num = queries.numeric, candidates.numeric
     with_missing = np.isnan(q_num).any(axis=0) | np.isnan(c_num).any(axis=0)
+    if queries.clip or candidates.clip:
+        # each column contributes min(|a − b| / range, 1): one broadcast per column
+        with_missing[:] = True
     if (~with_missing).any():
         # scipy's compiled L1 kernel: no (queries × candidates) temporaries per column
         distances = cdist(q_num[:, ~with_missing], c_num[:, ~with_missing], metric="cityblock")
@@ -172,6 +252,8 @@ def distance_block(queries: EncodedTable, candidates: EncodedTable) -> np.ndarra
     for i in np.flatnonzero(with_missing):
         q, c = q_num[:, i], c_num[:, i]
         diff = np.abs(q[:, None] - c[None, :])
+        if queries.clip or candidates.clip:
+            np.minimum(diff, 1.0, out=diff)
         both = np.isnan(q)[:, None] & np.isnan(c)[None, :]
         distances += np.where(np.isnan(diff), np.where(both, 0.0, 1.0), diff)
     n_categorical = queries.categorical.shape[1]

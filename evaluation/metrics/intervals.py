@@ -20,8 +20,10 @@ __all__ = ["clopper_pearson_interval", "wilson_interval", "wilson_center"]
 
 
 def _z(confidence: float) -> float:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    # confidence 0 is legal: a zero-width interval at the point estimate (z = 0),
+    # as anonymeter allows; 1 would need an infinite z
+    if not 0.0 <= confidence < 1.0:
+        raise ValueError(f"confidence must lie in [0, 1), got {confidence}")
     return float(stats.norm.ppf(0.5 * (1.0 + confidence)))
 
 
@@ -79,8 +81,8 @@ def clopper_pearson_interval(successes, n, confidence: float = 0.95):
     Returns ``(lower, upper)`` as floats for scalar input, arrays otherwise.
     """
     alpha = 1.0 - confidence
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"confidence must lie in [0, 1), got {confidence}")
     x = np.asarray(successes, dtype=float)
     total = np.asarray(n, dtype=float)
     if np.any(total <= 0) or np.any(x < 0) or np.any(x > total):

@@ -7,13 +7,16 @@ well those scores separate members from non-members.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .intervals import clopper_pearson_interval
 
-__all__ = ["MembershipInferenceScores", "membership_inference_scores", "roc_points"]
+__all__ = ["DEFAULT_FPR_LEVELS", "MembershipInferenceScores", "membership_inference_scores", "roc_points"]
+
+DEFAULT_FPR_LEVELS = (0.1, 0.01, 0.001)
 
 _MAX_PLOT_POINTS = 200
 
@@ -24,7 +27,12 @@ class MembershipInferenceScores:
     :func:`membership_inference_scores` for definitions).
 
     ``roc_curve`` holds at most 200 ``(fpr, tpr)`` points of the empirical ROC
-    curve, from (0, 0) to (1, 1), for plotting.
+    curve, from (0, 0) to (1, 1), for plotting. ``tpr_at_fpr`` maps every
+    requested FPR level to its TPR (the three ``tpr_at_fpr_*`` fields are always
+    filled). ``epsilon_upper_threshold`` is the bound from thresholds that flag
+    high scores, ``epsilon_inverted_threshold`` from thresholds that flag low
+    scores; ``epsilon_lower_bound`` is the first, or the larger of the two with
+    ``thresholds="both"``.
     """
 
     auc: float
@@ -38,6 +46,9 @@ class MembershipInferenceScores:
     n_members: int
     n_non_members: int
     roc_curve: tuple[tuple[float, float], ...]
+    tpr_at_fpr: dict[float, float] = field(default_factory=dict)
+    epsilon_upper_threshold: float = 0.0
+    epsilon_inverted_threshold: float = 0.0
 
 
 def roc_points(is_member, score) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
@@ -101,6 +112,8 @@ def membership_inference_scores(
     *,
     delta: float = 1e-5,
     confidence: float = 0.95,
+    fpr_levels: Sequence[float] = DEFAULT_FPR_LEVELS,
+    thresholds: str = "upper",
 ) -> MembershipInferenceScores:
     """Score a membership-inference attack from ground truth and attack scores.
 
@@ -128,28 +141,37 @@ def membership_inference_scores(
           ε(τ) = max( ln((1 − δ − FPR⁺) / FNR⁺),  ln((1 − δ − FNR⁺) / FPR⁺) )
 
       (a term is skipped when its numerator is ≤ 0), and
-      ``epsilon_lower_bound = max(0, max_τ ε(τ))``.
+      ``epsilon_lower_bound = max(0, max_τ ε(τ))``. With ``δ = 0`` the two
+      terms are the Clopper–Pearson ratio bounds ``TPR⁻/FPR⁺`` and
+      ``TNR⁻/FNR⁺`` of tf-privacy's ``EpsilonLowerBound`` (one-sided
+      thresholds, α = 1 − confidence). ``thresholds="both"`` also takes the
+      *inverted* thresholds (flag scores ≤ τ: an attack whose scores point the
+      wrong way still distinguishes members), as tf-privacy's
+      ``two_sided_threshold=True``; both bounds are reported either way.
+
+    ``fpr_levels``: the FPR levels of ``tpr_at_fpr`` (each in (0, 1]).
 
     ``is_member``: 0/1 or booleans; ``score``: finite numbers, higher meaning
     more likely a member.
     """
+    if thresholds not in ("upper", "both"):
+        raise ValueError(f"thresholds must be 'upper' or 'both', got {thresholds!r}")
+    levels = [float(x) for x in fpr_levels]
+    bad = [x for x in levels if not 0.0 < x <= 1.0]
+    if bad:
+        raise ValueError(f"FPR levels must lie in (0, 1], got {bad}")
+    if not 0.0 <= delta < 1.0:
+        raise ValueError(f"delta must lie in [0, 1), got {delta}")
     fpr, tpr, false_positives, n_members, n_non_members = roc_points(is_member, score)
     auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) * 0.5))
 
     def tpr_at(max_fpr: float) -> float:
         return float(tpr[fpr <= max_fpr + 1e-12].max())
 
-    false_negatives = np.rint((1.0 - tpr) * n_members)
-    _, fpr_upper = clopper_pearson_interval(false_positives, np.full(len(fpr), n_non_members), confidence)
-    _, fnr_upper = clopper_pearson_interval(false_negatives, np.full(len(fpr), n_members), confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bounds = np.concatenate(
-            [
-                np.where(1 - delta - fpr_upper > 0, np.log((1 - delta - fpr_upper) / fnr_upper), -np.inf),
-                np.where(1 - delta - fnr_upper > 0, np.log((1 - delta - fnr_upper) / fpr_upper), -np.inf),
-            ]
-        )
-    epsilon = float(max(0.0, np.max(bounds)))
+    epsilon_upper = _epsilon(false_positives, tpr, n_members, n_non_members, delta, confidence)
+    inverted_fpr, inverted_tpr, inverted_fp, _, _ = roc_points(is_member, -np.asarray(score, dtype=np.float64))
+    epsilon_inverted = _epsilon(inverted_fp, inverted_tpr, n_members, n_non_members, delta, confidence)
+    epsilon = epsilon_upper if thresholds == "upper" else max(epsilon_upper, epsilon_inverted)
 
     return MembershipInferenceScores(
         auc=auc,
@@ -163,4 +185,23 @@ def membership_inference_scores(
         n_members=n_members,
         n_non_members=n_non_members,
         roc_curve=_downsample(fpr, tpr, _MAX_PLOT_POINTS),
+        tpr_at_fpr={level: tpr_at(level) for level in levels},
+        epsilon_upper_threshold=epsilon_upper,
+        epsilon_inverted_threshold=epsilon_inverted,
     )
+
+
+def _epsilon(false_positives, tpr, n_members, n_non_members, delta, confidence) -> float:
+    """``max(0, max_τ ε(τ))`` over the thresholds of one ROC curve (see
+    :func:`membership_inference_scores`)."""
+    false_negatives = np.rint((1.0 - tpr) * n_members)
+    _, fpr_upper = clopper_pearson_interval(false_positives, np.full(len(tpr), n_non_members), confidence)
+    _, fnr_upper = clopper_pearson_interval(false_negatives, np.full(len(tpr), n_members), confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bounds = np.concatenate(
+            [
+                np.where(1 - delta - fpr_upper > 0, np.log((1 - delta - fpr_upper) / fnr_upper), -np.inf),
+                np.where(1 - delta - fnr_upper > 0, np.log((1 - delta - fnr_upper) / fpr_upper), -np.inf),
+            ]
+        )
+    return float(max(0.0, np.max(bounds)))

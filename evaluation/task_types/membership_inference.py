@@ -73,6 +73,7 @@ class MembershipInference(TaskType):
     # ------------------------------------------------------------------ data
 
     def check_data(self, data: TaskData, *, arena: bool = False) -> None:
+        fpr_levels(data.options)
         schema = data.schema
         columns = list(schema.columns)
         if arena:
@@ -140,7 +141,7 @@ class MembershipInference(TaskType):
         else:
             answers = self._prepare_arena(data=data, dest=dest, check=check, seed=seed, target=target)
         prepared = self.prepared_from_input(dest)
-        prepared.answers = {"membership": answers}
+        prepared.answers = {"membership": answers, "fpr_levels": fpr_levels(data.options)}
         return prepared
 
     def _prepare_arena(self, *, data: TaskData, dest: Path, check: bool, seed: int, target: Target) -> pd.DataFrame | None:
@@ -219,16 +220,39 @@ class MembershipInference(TaskType):
                     self.metrics, f"this split has {int(labels.sum())} members and {int(len(labels) - labels.sum())} non-members; both are needed"
                 )
                 continue
-            found = metrics.membership_inference_scores(labels, part["score"].to_numpy())
+            levels = prepared.answers.get("fpr_levels", metrics.DEFAULT_FPR_LEVELS)
+            found = metrics.membership_inference_scores(labels, part["score"].to_numpy(), fpr_levels=levels)
             counts = {"members": found.n_members, "non_members": found.n_non_members}
             result[split] = {
-                "tpr_at_fpr_0_1": ScoreValue(found.tpr_at_fpr_0_1, detail=counts),
+                "tpr_at_fpr_0_1": ScoreValue(
+                    found.tpr_at_fpr_0_1, detail={**counts, "tpr_at_fpr": {str(k): v for k, v in found.tpr_at_fpr.items()}}
+                ),
                 "tpr_at_fpr_0_01": ScoreValue(found.tpr_at_fpr_0_01, detail=counts),
                 "tpr_at_fpr_0_001": ScoreValue(found.tpr_at_fpr_0_001, detail=counts),
                 "auc": ScoreValue(found.auc, detail={**counts, "roc": [list(p) for p in found.roc_curve]}),
                 "membership_advantage": ScoreValue(found.membership_advantage, detail=counts),
                 "epsilon_lower_bound": ScoreValue(
-                    found.epsilon_lower_bound, detail={**counts, "delta": found.delta, "confidence": found.confidence}
+                    found.epsilon_lower_bound,
+                    detail={
+                        **counts,
+                        "delta": found.delta,
+                        "confidence": found.confidence,
+                        "inverted_threshold": found.epsilon_inverted_threshold,
+                    },
                 ),
             }
         return result
+
+
+def fpr_levels(options: dict) -> tuple[float, ...]:
+    """``options.fpr_levels``: the FPR levels at which the TPR is reported (in the
+    detail of ``tpr_at_fpr_0_1``), by default 0.1, 0.01 and 0.001."""
+    raw = options.get("fpr_levels")
+    if raw is None:
+        return metrics.DEFAULT_FPR_LEVELS
+    ok = isinstance(raw, (list, tuple)) and raw and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1 for x in raw
+    )
+    if not ok:
+        raise TaskDataInvalid(f"options.fpr_levels: expected a list of numbers in (0, 1], got {raw!r}")
+    return tuple(float(x) for x in raw)

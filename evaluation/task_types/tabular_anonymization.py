@@ -370,7 +370,12 @@ def _risk(found) -> ScoreValue:
         number(found.value),
         number(found.ci[0]),
         number(found.ci[1]),
-        {"rates": rates, "attacks": found.n_attacks, "warnings": list(found.warnings)},
+        {
+            "rates": rates,
+            "attacks": found.n_attacks,
+            "warnings": list(found.warnings),
+            **({"reason": found.reason} if found.reason else {}),
+        },
     )
 
 

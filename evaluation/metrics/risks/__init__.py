@@ -2,7 +2,7 @@
 05/2014 on anonymisation techniques): singling out, linkability and inference,
 measured by attacks as in anonymeter (Giomi et al. 2023, PoPETs)."""
 
-from ._results import PrivacyRisk, SuccessRate, normalised_risk
+from ._results import PrivacyRisk, SuccessRate, attack_rate_risk, normalised_risk
 from .inference import inference_risk
 from .linkability import linkability_risk
 from .singling_out import singling_out_risk
@@ -10,6 +10,7 @@ from .singling_out import singling_out_risk
 __all__ = [
     "PrivacyRisk",
     "SuccessRate",
+    "attack_rate_risk",
     "inference_risk",
     "linkability_risk",
     "normalised_risk",

@@ -10,14 +10,14 @@ release singles out a record of the original data more often than chance allows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
 
 from .._columns import _BLOCK_CELLS, factorize, is_ordered, to_float
-from ._results import PrivacyRisk, SuccessRate, build_risk, check_tables
+from ._results import PrivacyRisk, SuccessRate, build_risk, check_tables, typed_tables
 
 __all__ = ["singling_out_risk"]
 
@@ -326,27 +326,65 @@ def _evaluate(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool =
     return counts
 
 
-def _encode(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray]:
+def _encode(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray, list]:
     """Each table as a float matrix (columns × rows) in one shared coding:
     ordered columns by value, categorical ones by a code shared across the
-    tables; NaN is missing. Also returns which columns are ordered."""
+    tables; NaN is missing. Also returns which columns are ordered and, per
+    column, how to turn an encoded value back into a literal of a query."""
     encoded = [np.empty((len(columns), len(t))) for t in tables]
     ordered = np.zeros(len(columns), dtype=bool)
+    literals = []
     for j, column in enumerate(columns):
         series = [t[column] for t in tables]
         if all(is_ordered(s) for s in series):
             ordered[j] = True
             for out, s in zip(encoded, series):
                 out[j] = to_float(s)
+            literals.append(_ordered_literal(series[0]))
         else:
-            codes, _ = factorize(pd.concat([s.astype(object) for s in series], ignore_index=True), na_as_value=False)
+            combined = pd.concat([s.astype(object) for s in series], ignore_index=True)
+            codes, uniques = pd.factorize(combined, use_na_sentinel=True)
+            literals.append(lambda v, uniques=uniques: repr(_plain(uniques[int(v)])))
             codes = codes.astype(np.float64)
             codes[codes < 0] = np.nan
             start = 0
             for out, s in zip(encoded, series):
                 out[j] = codes[start : start + len(s)]
                 start += len(s)
-    return encoded, ordered
+    return encoded, ordered, literals
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it stands for (for readable queries)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _ordered_literal(series: pd.Series):
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return lambda v: repr(str(pd.Timestamp(int(v), tz=getattr(series.dtype, "tz", None))))
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        return lambda v: repr(str(pd.Timedelta(int(v))))
+    return lambda v: repr(int(v)) if float(v).is_integer() and abs(v) < 2**53 else repr(float(v))
+
+
+_QUERY_OPS = {EQ: "==", NE: "!=", LT: "<", LE: "<=", GT: ">", GE: ">="}
+
+
+def _query_text(queries: _Queries, q: int, columns: Sequence[str], literals) -> str:
+    """Query ``q`` in ``DataFrame.query`` syntax, e.g. ``age >= 87 and sex == 'F'``
+    with every column name in backquotes."""
+    terms = []
+    for j, op, v in zip(queries.columns[q], queries.ops[q], queries.values[q]):
+        name = "`" + str(columns[j]).replace("`", "") + "`"
+        if op == PAD:
+            continue
+        if op == ISNULL:
+            terms.append(f"{name}.isna()")
+        elif op == NOTNULL:
+            terms.append(f"{name}.notna()")
+        else:
+            terms.append(f"{name} {_QUERY_OPS[int(op)]} {literals[j](v)}")
+    return " and ".join(terms)
 
 
 def _univariate_queries(release: np.ndarray, ordered: np.ndarray, rng) -> _Queries:
@@ -481,7 +519,7 @@ def _size_correction(matches: sparse.csr_matrix, n_control: int, n_original: int
 def singling_out_risk(
     original: pd.DataFrame,
     release: pd.DataFrame,
-    control: pd.DataFrame,
+    control: pd.DataFrame | None,
     *,
     n_attacks: int = 500,
     mode: str = "multivariate",
@@ -490,6 +528,9 @@ def singling_out_risk(
     max_attempts: int | None = None,
     seed: int | None = None,
     confidence: float = 0.95,
+    rate_denominator: str = "queries",
+    rate_estimate: str = "observed",
+    column_types: Mapping[str, str] | None = None,
 ) -> PrivacyRisk:
     """Singling-out risk of a release, as anonymeter's ``SinglingOutEvaluator``.
 
@@ -514,23 +555,37 @@ def singling_out_risk(
     the original's columns. Numeric and date columns take ordered predicates,
     others equality; missing values are matched only by ``IS NULL``.
 
+    With ``control=None`` the risk is the attack rate's Wilson centre and
+    interval (anonymeter without a control); when every control query succeeds
+    the risk has no value (NaN, with ``reason``). ``queries`` in the result
+    lists the attack's queries that singled out a record of ``original``, in
+    ``DataFrame.query`` syntax. ``rate_estimate="wilson_center"`` reports
+    anonymeter's point estimate of the rates instead of ``x / n``.
+
     Difference from anonymeter 1.x: when fewer distinct singling-out queries
     exist than requested, anonymeter still divides by ``n_attacks`` (silently
-    lowering the rates); here the rates are over the queries actually built,
+    lowering the rates: 4 successes of 4 queries built out of 10 requested is
+    0.4 there); here the rates are over the queries actually built (1.0),
     ``n_attacks`` in the result says how many, and ``warnings`` says so.
+    ``rate_denominator="requested"`` divides by ``n_attacks`` as anonymeter does.
     ``max_attempts`` (default ``100 · n_attacks``; anonymeter's is 10⁷) caps
     the records tried in multivariate mode.
     """
     if mode not in ("univariate", "multivariate"):
         raise ValueError(f"mode must be 'univariate' or 'multivariate', got {mode!r}")
-    if n_attacks < 1:
-        raise ValueError(f"n_attacks must be positive, got {n_attacks}")
+    if n_attacks is None or n_attacks < 1:
+        raise ValueError(f"n_attacks must be a positive number of queries, got {n_attacks}")
+    if rate_denominator not in ("queries", "requested"):
+        raise ValueError(f"rate_denominator must be 'queries' or 'requested', got {rate_denominator!r}")
     columns = list(original.columns) if columns is None else list(columns)
     check_tables(original, release, control, columns)
+    original, release, control = typed_tables((original, release, control), column_types)
     rng = np.random.default_rng(seed)
     warnings: list[str] = []
-    tables = [t[columns].drop_duplicates() for t in (release, original, control)]
-    (release_x, original_x, control_x), ordered = _encode(tables, columns)
+    # without a control, the original stands in for it in the shared coding; no
+    # control rate is computed from it
+    tables = [t[columns].drop_duplicates() for t in (release, original, original if control is None else control)]
+    (release_x, original_x, control_x), ordered, literals = _encode(tables, columns)
     release_ix, original_ix, control_ix = (_IndexedTable(x) for x in (release_x, original_x, control_x))
 
     if mode == "univariate":
@@ -545,15 +600,20 @@ def singling_out_risk(
         attempts_cap = max_attempts if max_attempts is not None else 100 * n_attacks
         queries, attempts = _multivariate_queries(release_ix, ordered, n_attacks, n_cols, attempts_cap, rng)
         baseline_cols = n_cols
+    denominator = len(queries) if rate_denominator == "queries" else n_attacks
     if len(queries) < n_attacks:
         warnings.append(
             f"only {len(queries)} distinct {mode} singling-out queries could be built from the release "
-            f"(requested {n_attacks}); attack and control rates are over {len(queries)} queries"
+            f"(requested {n_attacks}); attack and control rates are over {denominator} queries"
         )
 
-    attack_successes = int(np.sum(_evaluate(original_ix, queries) == 1))
+    attack_counts = _evaluate(original_ix, queries)
+    attack_successes = int(np.sum(attack_counts == 1))
+    succeeded = tuple(_query_text(queries, q, columns, literals) for q in np.flatnonzero(attack_counts == 1))
     n_original, n_control = original_x.shape[1], control_x.shape[1]
-    if len(queries) and n_control != n_original:
+    if control is None:
+        control_successes = None
+    elif len(queries) and n_control != n_original:
         control_counts, matches = _evaluate(control_ix, queries, keep_matches=True)
         control_successes = float(np.sum(control_counts == 1))
         try:
@@ -572,9 +632,10 @@ def singling_out_risk(
     baseline = _random_queries(release_x, ordered, n_attacks, baseline_cols, rng)
     baseline_successes = int(np.sum(_evaluate(original_ix, baseline) == 1))
     return build_risk(
-        SuccessRate.from_counts(attack_successes, len(queries), confidence),
-        SuccessRate.from_counts(control_successes, len(queries), confidence),
-        SuccessRate.from_counts(baseline_successes, n_attacks, confidence),
+        SuccessRate.from_counts(attack_successes, denominator, confidence, rate_estimate),
+        None if control is None else SuccessRate.from_counts(control_successes, denominator, confidence, rate_estimate),
+        SuccessRate.from_counts(baseline_successes, n_attacks, confidence, rate_estimate),
         confidence,
         warnings,
+        queries=succeeded,
     )

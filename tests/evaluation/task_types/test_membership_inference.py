@@ -199,3 +199,26 @@ def test_check_data_names_the_problem(tmp_path, fixed_data):
     bad.to_csv(fixed_data.files["membership"], index=False)
     with pytest.raises(TaskDataInvalid, match="is_member must be 0 or 1, found 'yes' \\(row 5\\)"):
         TASK.check_data(fixed_data)
+
+
+def test_organizers_fpr_levels_are_reported(tmp_path, fixed_data, splits, storable):
+    data = TaskData(files=fixed_data.files, schema=fixed_data.schema, options={"fpr_levels": [0.2, 0.05]})
+    TASK.check_data(data)
+    prepared = TASK.prepare(data=data, dest=tmp_path / "input", check=False, seed=1)
+    truth = prepared.answers["membership"].set_index("candidate_id")["is_member"]
+    scores = np.where(truth.to_numpy() == 1, np.linspace(0.5, 1.0, len(truth)), np.linspace(0.0, 0.7, len(truth)))
+    output = TASK.validate(path=predictions(tmp_path / "p.csv", truth.index.tolist(), scores), prepared=prepared)
+    result = TASK.score(output=output, prepared=prepared, splits=splits)
+    storable(result, TASK)
+    for split_scores in result.values():
+        levels = split_scores["tpr_at_fpr_0_1"].detail["tpr_at_fpr"]
+        assert list(levels) == ["0.2", "0.05"]
+        assert levels["0.2"] >= levels["0.05"]
+        assert "inverted_threshold" in split_scores["epsilon_lower_bound"].detail
+
+
+@pytest.mark.parametrize("levels", [[0], [1.5], "0.1", [], [True]])
+def test_bad_fpr_levels_are_named(fixed_data, levels):
+    data = TaskData(files=fixed_data.files, schema=fixed_data.schema, options={"fpr_levels": levels})
+    with pytest.raises(TaskDataInvalid, match="options.fpr_levels"):
+        TASK.check_data(data)
