@@ -18,11 +18,7 @@ PURE_LAYERS = ("sandbox", "evaluation.metrics")
 
 # Private names shared inside a package that belongs to another piece of work; each entry is
 # (importing module, imported module, name). The list may only shrink.
-KNOWN_PRIVATE_IMPORTS = {
-    # the metrics package's internals (a package-private module and constant), left as they are
-    ("evaluation.metrics.risks._results", "evaluation.metrics.intervals", "_z"),
-    ("evaluation.metrics.risks.singling_out", "evaluation.metrics._columns", "_BLOCK_CELLS"),
-}
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()  # none: a name another module needs is public
 
 
 def _module_name(path: Path) -> str:

@@ -31,7 +31,7 @@ from scipy.spatial.distance import cdist
 # Upper bound on the number of float64 cells of one distance block (about 32 MB):
 # large enough to keep numpy's per-call overhead negligible, small enough to stay
 # far from memory limits whatever the table sizes.
-_BLOCK_CELLS = 4_000_000
+BLOCK_CELLS = 4_000_000
 # Distance blocks are computed on up to this many threads: scipy's distance kernels and
 # numpy's reductions release the GIL, so blocks run in parallel on several cores.
 _THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -287,8 +287,8 @@ def nearest_neighbors(
     order = rng.permutation(n_candidates) if rng is not None else np.arange(n_candidates)
     shuffled = candidates.take(order)
     n_queries = len(queries)
-    # blocks of at most _BLOCK_CELLS distances, and at least one per thread
-    block = max(1, min(_BLOCK_CELLS // n_candidates, -(-n_queries // _THREADS)))
+    # blocks of at most BLOCK_CELLS distances, and at least one per thread
+    block = max(1, min(BLOCK_CELLS // n_candidates, -(-n_queries // _THREADS)))
     indices = np.empty((n_queries, k), dtype=np.int64)
     dists = np.empty((n_queries, k), dtype=np.float64)
 

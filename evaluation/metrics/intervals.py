@@ -19,7 +19,7 @@ from scipy import stats
 __all__ = ["clopper_pearson_interval", "wilson_interval", "wilson_center"]
 
 
-def _z(confidence: float) -> float:
+def z_score(confidence: float) -> float:
     # confidence 0 is legal: a zero-width interval at the point estimate (z = 0),
     # as anonymeter allows; 1 would need an infinite z
     if not 0.0 <= confidence < 1.0:
@@ -36,7 +36,7 @@ def wilson_center(successes: float, n: int, confidence: float = 0.95) -> float:
     """
     if n <= 0:
         return float("nan")
-    z2 = _z(confidence) ** 2
+    z2 = z_score(confidence) ** 2
     return (successes + 0.5 * z2) / (n + z2)
 
 
@@ -59,7 +59,7 @@ def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple
         raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
     if n == 0:
         return (0.0, 1.0)
-    z = _z(confidence)
+    z = z_score(confidence)
     z2 = z * z
     denominator = n + z2
     centre = (successes + 0.5 * z2) / denominator

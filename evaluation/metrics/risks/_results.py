@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .._columns import apply_column_types, check_columns
-from ..intervals import _z, wilson_center, wilson_interval
-
+from ..intervals import wilson_center, wilson_interval, z_score
 
 RATE_ESTIMATES = ("observed", "wilson_center")
 
@@ -102,7 +101,7 @@ def normalised_risk(
     """
     if attack.n_attacks == 0 or control.n_attacks == 0:
         return 0.0, (0.0, 1.0)
-    z = _z(confidence)
+    z = z_score(confidence)
 
     def centre_and_error(rate: SuccessRate) -> tuple[float, float]:
         n, x = rate.n_attacks, rate.n_successes
@@ -128,7 +127,7 @@ def attack_rate_risk(attack: SuccessRate, confidence: float) -> tuple[float, tup
     rate's Wilson centre with ``centre ± half-width``, clipped to [0, 1]."""
     if attack.n_attacks == 0:
         return 0.0, (0.0, 1.0)
-    z = _z(confidence)
+    z = z_score(confidence)
     n, x = attack.n_attacks, attack.n_successes
     centre = wilson_center(x, n, confidence)
     error = (z / (n + z * z)) * math.sqrt(x * (n - x) / n + 0.25 * z * z)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
 
-from .._columns import _BLOCK_CELLS, factorize, is_ordered, to_float
+from .._columns import BLOCK_CELLS, is_ordered, to_float
 from ._results import PrivacyRisk, SuccessRate, build_risk, check_tables, typed_tables
 
 __all__ = ["singling_out_risk"]
@@ -189,13 +189,13 @@ def _evaluate_by_candidates(indexed: _IndexedTable, queries: _Queries, *, keep_m
     best = term_order[:, 0]
     counts = np.zeros(n_queries, dtype=np.int64)
     matched_queries, matched_rows = [], []
-    # blocks of queries whose candidates total about _BLOCK_CELLS pairs
+    # blocks of queries whose candidates total about BLOCK_CELLS pairs
     best_sizes = sizes[np.arange(n_queries), best] if n_terms else np.zeros(n_queries, np.int64)
     cumulative = np.cumsum(best_sizes)
     start = 0
     while start < n_queries:
         done = cumulative[start - 1] if start else 0
-        stop = max(start + 1, int(np.searchsorted(cumulative, done + _BLOCK_CELLS, side="right")))
+        stop = max(start + 1, int(np.searchsorted(cumulative, done + BLOCK_CELLS, side="right")))
         ids = np.arange(start, stop)
         b = best[ids]
         first_cols = queries.columns[ids, b]
@@ -243,7 +243,7 @@ def _evaluate_dense(indexed: _IndexedTable, queries: _Queries, *, keep_matches: 
     table, n_rows = indexed.table, indexed.n_rows
     counts = np.zeros(len(queries), dtype=np.int64)
     matched_queries, matched_rows = [], []
-    step = max(1, _BLOCK_CELLS // max(n_rows, 1))
+    step = max(1, BLOCK_CELLS // max(n_rows, 1))
     for start in range(0, len(queries), step):
         stop = min(start + step, len(queries))
         mask = np.ones((stop - start, n_rows), dtype=bool)
@@ -276,7 +276,7 @@ def _evaluate_bits(indexed: _IndexedTable, queries: _Queries, runs) -> np.ndarra
     lo1, hi1, lo2, hi2 = (a.reshape(n_queries, n_terms) for a in runs)
     words = (indexed.n_rows + 63) // 64
     counts = np.zeros(n_queries, dtype=np.int64)
-    step = max(1, _BLOCK_CELLS // (8 * words))
+    step = max(1, BLOCK_CELLS // (8 * words))
     for start in range(0, n_queries, step):
         stop = min(start + step, n_queries)
         rows = None

@@ -10,7 +10,6 @@ anonymeter-compatible options where its defaults differ on purpose:
 where anonymeter's test has none.
 """
 
-import itertools
 import math
 import warnings
 

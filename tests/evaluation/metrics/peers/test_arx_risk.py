@@ -8,7 +8,6 @@ values are kept as literals.
 
 import functools
 
-import numpy as np
 import pandas as pd
 import pytest
 
