@@ -298,7 +298,7 @@ def _require_kind(competition: dict, args) -> None:
     raise UsageError("\n".join(lines))
 
 
-def cmd_submit(args) -> int:
+def cmd_submit(args) -> int:  # noqa: C901 - one pre-check per way an upload can be refused, in the order a participant meets them
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"{args.file}: no such file" if not path.exists() else f"{args.file} is not a file")

@@ -322,7 +322,7 @@ def main() -> None:
             subprocess.run(["docker", "run", "--rm", "--network", "none", image, "true"], check=True, capture_output=True)
             bare.append(time.monotonic() - started)
 
-        overheads = [t - r for t, r in zip(totals, runs)]
+        overheads = [t - r for t, r in zip(totals, runs, strict=True)]
         print(f"evaluations measured:                {args.repeats}")
         print(f"median upload → scores over the API: {statistics.median(totals):.3f} s")
         print(f"median container run time:           {statistics.median(runs):.3f} s")
@@ -347,7 +347,7 @@ def main() -> None:
                     evaluation_enqueue(submission_id=pk)
                 done = _wait_finished(client, watcher, ids)
                 cpu = sum(_cpu_seconds(w.pid) for w in workers) - cpu_before
-                busy, total = (after - before for after, before in zip(_machine_busy(), busy_before))
+                busy, total = (after - before for after, before in zip(_machine_busy(), busy_before, strict=True))
             finally:
                 _stop_workers(workers)
             rates[count] = args.queued / (done - started) * 60

@@ -323,7 +323,7 @@ def measure_push(*, port: int, watchers: int, changes: int, client_processes: in
         value = 0.99 - i * 0.001  # each change puts a team on top: every watcher must see a new board
         committed: list[float] = []
         with transaction.atomic():
-            transaction.on_commit(lambda: committed.append(time.time()))  # runs first: the moment of the commit
+            transaction.on_commit(lambda committed=committed: committed.append(time.time()))  # runs first: the moment of the commit
             scores_save(submission=submission, scores={
                 split: {key: ScoreValue(value, value - 0.01, value + 0.01) for key in (
                     "tpr_at_fpr_0_1", "tpr_at_fpr_0_01", "tpr_at_fpr_0_001", "auc", "membership_advantage", "epsilon_lower_bound")}

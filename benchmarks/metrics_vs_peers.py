@@ -92,7 +92,7 @@ class Table:
     def print(self):
         header = ("rows", "metric", "ours (median)", "ours value", "reference", "reference (median)", "ref value", "speed-up", "agree")
         widths = [max(len(str(r[i])) for r in [header] + self.rows) for i in range(len(header))]
-        line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+        line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
         print()
         print(line(header))
         print(line(["-" * w for w in widths]))

@@ -210,7 +210,7 @@ class _Checker:
         return candidate.as_posix()
 
 
-def bundle_read(root: Path) -> BundleSpec:
+def bundle_read(root: Path) -> BundleSpec:  # noqa: C901 - one check per manifest field, each naming what was wrong
     """Read and check the bundle in folder ``root``."""
     root = Path(root)
     manifest = root / "competition.yaml"

@@ -159,7 +159,7 @@ def _check_mount_point(entry: tarfile.TarInfo, layer: str) -> None:
                                   member=layer)
 
 
-def _scan(path: Path, *, max_unpacked: int, max_members: int, max_seconds: float) -> _Scan:
+def _scan(path: Path, *, max_unpacked: int, max_members: int, max_seconds: float) -> _Scan:  # noqa: C901 - one streaming pass over the archive, one branch per member kind and budget
     scan = _Scan()
     limits = ArchiveLimits(max_bytes=max_unpacked, max_files=max_members, max_seconds=max_seconds)
     deadline = time.monotonic() + max_seconds

@@ -62,7 +62,7 @@ class _IterStream(io.RawIOBase):
         return n
 
 
-def copy_output_tar(
+def copy_output_tar(  # noqa: C901 - one streaming pass over the tar, one refusal per unsafe member kind
     stream: IO[bytes] | Iterable[bytes],
     dest: Path,
     *,

@@ -131,17 +131,17 @@ def encode_jointly(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> li
             finite = stacked[~np.isnan(stacked)]
             value_range = float(finite.max() - finite.min()) if finite.size else 0.0
             scale = value_range if value_range > 0 else 1.0
-            for parts, array in zip(numeric_parts, arrays):
+            for parts, array in zip(numeric_parts, arrays, strict=True):
                 parts.append(array / scale)
         else:
             combined = pd.concat([s.astype(object) for s in series], ignore_index=True)
             codes, _ = factorize(combined, na_as_value=False)
             start = 0
-            for parts, s in zip(categorical_parts, series):
+            for parts, s in zip(categorical_parts, series, strict=True):
                 parts.append(codes[start : start + len(s)])
                 start += len(s)
     encoded = []
-    for table, numeric, categorical in zip(tables, numeric_parts, categorical_parts):
+    for table, numeric, categorical in zip(tables, numeric_parts, categorical_parts, strict=True):
         n = len(table)
         encoded.append(
             EncodedTable(

@@ -97,7 +97,7 @@ def _shape_error(message: str, *, file: str, line: int | None = None) -> OutputI
     return OutputInvalid(message, file=file, line=line, rule=message)
 
 
-def read_output(
+def read_output(  # noqa: C901 - one check per way an output file can be malformed, each naming what was wrong
     path: Path,
     *,
     required: Sequence[str],

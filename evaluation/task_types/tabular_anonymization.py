@@ -386,7 +386,7 @@ def _value(found) -> ScoreValue:
     """A metric result as a score: a plain number, or a result object with ``value``."""
     if isinstance(found, (int, float)):
         return ScoreValue(number(found))
-    value = getattr(found, "value")
+    value = found.value
     ci = getattr(found, "ci", None)
     detail = {}
     if is_dataclass(found):

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.evaluation.test_arena import EXACT_MATCH_MIA, SYNTHETIC_DEFENSE, _build_three_by_three, arena  # noqa: F401
+from tests.evaluation.test_arena import EXACT_MATCH_MIA, SYNTHETIC_DEFENSE, _build_three_by_three
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

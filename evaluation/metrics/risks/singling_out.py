@@ -336,14 +336,14 @@ def _encode(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> tuple[lis
         series = [t[column] for t in tables]
         if all(is_ordered(s) for s in series):
             ordered[j] = True
-            for out, s in zip(encoded, series):
+            for out, s in zip(encoded, series, strict=True):
                 out[j] = to_float(s)
         else:
             codes, _ = factorize(pd.concat([s.astype(object) for s in series], ignore_index=True), na_as_value=False)
             codes = codes.astype(np.float64)
             codes[codes < 0] = np.nan
             start = 0
-            for out, s in zip(encoded, series):
+            for out, s in zip(encoded, series, strict=True):
                 out[j] = codes[start : start + len(s)]
                 start += len(s)
     return encoded, ordered

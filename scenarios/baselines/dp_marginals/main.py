@@ -149,7 +149,7 @@ def synthesize(records: pd.DataFrame, schema: dict, rng: np.random.Generator, ep
             codes[:, child] = np.minimum((cdf[codes[:, parent]] < u[:, None]).sum(axis=1), cols[child].size - 1)
             done.add(child)
             queue.append(child)
-    return pd.DataFrame({name: col.decode(codes[:, j], rng) for j, (name, col) in enumerate(zip(names, cols))})
+    return pd.DataFrame({name: col.decode(codes[:, j], rng) for j, (name, col) in enumerate(zip(names, cols, strict=True))})
 
 
 def _normalise(w: np.ndarray) -> np.ndarray:

@@ -79,7 +79,7 @@ def synthesize(records: pd.DataFrame, schema: dict, rng: np.random.Generator, n:
     d = np.sqrt(np.diag(corr))
     corr = corr / d[:, None] / d[None, :]
     draws = rng.standard_normal((n, len(columns))) @ np.linalg.cholesky(corr).T
-    return pd.DataFrame({c: back(draws[:, j]) for j, (c, back) in enumerate(zip(columns, inverse))})
+    return pd.DataFrame({c: back(draws[:, j]) for j, (c, back) in enumerate(zip(columns, inverse, strict=True))})
 
 
 def main() -> None:

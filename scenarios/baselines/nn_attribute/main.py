@@ -56,7 +56,7 @@ def guesses(release: pd.DataFrame, targets: pd.DataFrame, schema: dict, secret: 
     prior = votes.sum(axis=0)
     tiebreak = 1e-6 * prior / max(prior.max(), 1.0)
     out: list[str] = []
-    for rows, d in space.distances(targets):
+    for _rows, d in space.distances(targets):
         near = (d <= d.min(axis=1, keepdims=True) + TIE).astype(float)
         tally = near @ votes + tiebreak
         out.extend(levels[j] for j in tally.argmax(axis=1))
