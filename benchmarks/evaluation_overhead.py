@@ -300,7 +300,9 @@ def main() -> None:
             pk = _submit(client, archive)  # warm-up: first container, first scoring
             watcher.follow(pk)
             _wait_finished(client, watcher, [pk])
-            totals, runs, stages = [], [], []
+            totals: list[float] = []
+            runs: list[float] = []
+            stages = []
             for _ in range(args.repeats):
                 time.sleep(args.gap)
                 posted, started = time.time(), time.monotonic()
@@ -310,7 +312,9 @@ def main() -> None:
                 done = _wait_finished(client, watcher, [pk])
                 seen = time.time()
                 totals.append(done - started)
-                runs.append(Run.objects.get(submission_id=pk).wall_seconds)
+                wall = Run.objects.get(submission_id=pk).wall_seconds
+                assert wall is not None, f"#{pk} finished without a timed run"
+                runs.append(wall)
                 stages.append(_stages(pk, posted, answered, seen))
         finally:
             _stop_workers(workers)

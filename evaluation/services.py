@@ -106,7 +106,7 @@ def _evaluate(submission: Submission) -> None:
                 ))
             finally:
                 workspace.close()
-            if not result.ok:
+            if result.failure is not None:
                 pipeline.submission_fail(
                     submission=submission, failure_class=result.failure.value,
                     error=result.message + ("" if not saw_hidden else " (Logs of runs on hidden data are shown to organizers only.)"),
@@ -166,7 +166,7 @@ def _check_run(submission: Submission, task: TaskType, data: TaskData, workspace
         submission=submission, workspace=workspace, task=task, prepared=prepared, output_dir=scratch / "check-output",
         seed=seed, purpose=Run.CHECK, saw_hidden_data=False,
     ))
-    if not result.ok:
+    if result.failure is not None:
         pipeline.submission_fail(submission=submission, failure_class=result.failure.value,
                                  error=f"Check run on the public sample: {result.message} See the run's logs.")
         return False

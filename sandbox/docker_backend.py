@@ -394,6 +394,7 @@ class DockerBackend:
                             "(coreutils or busybox) on its PATH"
                         ) from None
                     raise
+            assert container is not None  # started warm or cold above
             chunks = api.exec_start(exec_id, stream=True, demux=True)
             started = time.monotonic()
             reader = _StreamReader(chunks, limits.log_bytes)

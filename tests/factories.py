@@ -39,7 +39,7 @@ def _schema(**extra) -> dict:
 def _distinct_patients(rng: random.Random, count: int) -> list[list]:
     """Patients whose quasi-identifiers all differ: a record links to exactly one person."""
     seen: set[tuple] = set()
-    people = []
+    people: list[list] = []
     while len(people) < count:
         patient = _patient(rng)
         if tuple(patient[:3]) not in seen:

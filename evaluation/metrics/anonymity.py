@@ -69,13 +69,14 @@ def l_diversity(df: pd.DataFrame, quasi_identifiers: str | Sequence[str], sensit
     ``pycanon.anonymity.l_diversity``. A missing sensitive value counts as one value.
     """
     classes, n_classes, sensitive_columns = _prepare(df, quasi_identifiers, sensitive)
-    result = None
+    if not sensitive_columns:
+        raise ValueError("l-diversity needs at least one sensitive attribute")
+    distinct: list[int] = []
     for column in sensitive_columns:
         values, n_values = factorize(df[column], na_as_value=True)
         pair_classes, _, _ = _pair_counts(classes, values, n_values)
-        distinct = int(np.bincount(pair_classes, minlength=n_classes).min())
-        result = distinct if result is None else min(result, distinct)
-    return result
+        distinct.append(int(np.bincount(pair_classes, minlength=n_classes).min()))
+    return min(distinct)
 
 
 def entropy_l_diversity(

@@ -168,8 +168,8 @@ def _binned(real: pd.Series, release: pd.Series, bins: int) -> tuple[np.ndarray,
         else:
             edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1]))
         n_bins = len(edges) + 1
-        codes = [np.where(np.isnan(a), n_bins, np.searchsorted(edges, a, side="right")) for a in (r, s)]
-        return codes[0], codes[1], n_bins + 1
+        cut = [np.where(np.isnan(a), n_bins, np.searchsorted(edges, a, side="right")) for a in (r, s)]
+        return cut[0], cut[1], n_bins + 1
     codes, n = factorize(pd.concat([real.astype(object), release.astype(object)], ignore_index=True), na_as_value=True)
     return codes[: len(real)], codes[len(real) :], n
 

@@ -20,7 +20,7 @@ class RunOut(serializers.ModelSerializer):
     stdout = serializers.SerializerMethodField()
     stderr = serializers.SerializerMethodField()
     logs_visible = serializers.SerializerMethodField()
-    target = serializers.PrimaryKeyRelatedField(read_only=True)
+    target: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Run
@@ -41,8 +41,8 @@ class RunOut(serializers.ModelSerializer):
 
 
 class SubmissionOut(serializers.ModelSerializer):
-    competition = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    phase = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    competition: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    phase: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="name", read_only=True)
     team = serializers.SerializerMethodField()
     public_scores = serializers.SerializerMethodField()
     private_scores = serializers.SerializerMethodField()

@@ -15,9 +15,13 @@ import textwrap
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from competitions.models import Competition
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -245,7 +249,7 @@ class Recorder:
 
 @dataclass
 class Arena:
-    competition: object
+    competition: Competition
     phase: object
     teams: dict
     users: dict

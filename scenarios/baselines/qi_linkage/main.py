@@ -55,7 +55,7 @@ class Register:
         self.scale = {q: at.scale_of(self.values[q]) for q in qis if q not in self.vocab}
         # Hash indexes on plain values: all quasi-identifiers, and all but one.
         keys = [self._plain_keys(q) for q in qis]
-        self.index = {None: self._group(list(zip(*keys, strict=True)))}
+        self.index: dict[str | None, dict[tuple, np.ndarray]] = {None: self._group(list(zip(*keys, strict=True)))}
         for skip, _ in enumerate(qis):
             self.index[qis[skip]] = self._group(list(zip(*[k for j, k in enumerate(keys) if j != skip], strict=True)))
 
