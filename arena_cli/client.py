@@ -33,7 +33,8 @@ class Unreachable(Exception):
 
 
 def _reason(exc: requests.RequestException) -> str:
-    chain, inner = [], exc
+    chain: list[BaseException] = []
+    inner: BaseException | None = exc
     while inner is not None and len(chain) < 12:
         chain.append(inner)
         inner = inner.__cause__ or inner.__context__

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 
 from .client import Client
 
@@ -33,18 +33,19 @@ def websocket_url(server: str, submission_id: int) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws/submissions/{submission_id}/"
 
 
-def websocket_statuses(client: Client, submission_id: int, *, wake_seconds: float = WAKE_SECONDS) -> Iterator[dict | None]:
+def websocket_statuses(client: Client, submission_id: int, *, wake_seconds: float = WAKE_SECONDS) -> Generator[dict | None, None, None]:
     """Status payloads as the server pushes them; ``None`` after each ``wake_seconds`` without one."""
     try:
         from websockets.exceptions import ConnectionClosed
         from websockets.sync.client import connect
+        from websockets.typing import Origin
     except ImportError as exc:
         raise WebsocketUnavailable("the websockets package is not installed") from exc
     try:
         connection = connect(
             websocket_url(client.server, submission_id),
             additional_headers={"Authorization": f"Token {client.token}"},
-            origin=client.server,
+            origin=Origin(client.server),
             open_timeout=10,
             proxy=None,
         )

@@ -66,7 +66,8 @@ def _metrics_by_task(client: Client, slug: str) -> dict[str, list[dict]]:
 
 
 def _primary(metrics: dict[str, list[dict]], task: str) -> dict | None:
-    return (metrics.get(task) or [None])[0]
+    found = metrics.get(task)
+    return found[0] if found else None
 
 
 # ---------------------------------------------------------------------------- commands
@@ -298,7 +299,7 @@ def _require_kind(competition: dict, args) -> None:
     raise UsageError("\n".join(lines))
 
 
-def cmd_submit(args) -> int:
+def cmd_submit(args) -> int:  # noqa: C901 - one pre-check per way an upload can be refused, in the order a participant meets them
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"{args.file}: no such file" if not path.exists() else f"{args.file} is not a file")
@@ -349,7 +350,7 @@ def cmd_submit(args) -> int:
     if args.json:
         dump_json(final, out=sys.stdout)
     elif final["status"] == "finished":
-        metrics = _metrics_by_task(client, args.slug).get(final.get("task"), [])
+        metrics = _metrics_by_task(client, args.slug).get(final.get("task") or "", [])
         _print_scores(final, metrics)
         if arena_defense and not args.wait_attacks:
             _out(f"This is an arena: the scores of the attacks against this defense (strongest attack per task, "
@@ -435,8 +436,10 @@ def cmd_submissions(args) -> int:
     table(["ID", "CREATED (UTC)", "TASK", "ROLE", "STATUS", "PUBLIC SCORE", "SELECTED", "FILE", "MESSAGE"], rows,
           out=sys.stdout, right=[0])
     shown = {sub.get("task") for sub in data}
-    for task in sorted(t for t in shown if _primary(metrics, t)):
-        _out(f"Public score of {task}: {_primary(metrics, task)['label']}")
+    for task in sorted(t for t in shown if t):
+        primary = _primary(metrics, task)
+        if primary:
+            _out(f"Public score of {task}: {primary['label']}")
     return 0
 
 

@@ -92,7 +92,7 @@ def main() -> None:
             "sandbox (runtime-made namespace)": sandbox,
             "engine network controller": {**sandbox, "network_disabled": False},
         }
-        samples = {variant: [] for variant in variants}
+        samples: dict[str, list[dict[str, tuple[float, float]]]] = {variant: [] for variant in variants}
         _one(api, sandbox, _create_container_args)  # warm-up: image and engine caches
         for _ in range(args.runs):
             for variant, kwargs in variants.items():

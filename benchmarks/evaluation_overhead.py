@@ -300,7 +300,9 @@ def main() -> None:
             pk = _submit(client, archive)  # warm-up: first container, first scoring
             watcher.follow(pk)
             _wait_finished(client, watcher, [pk])
-            totals, runs, stages = [], [], []
+            totals: list[float] = []
+            runs: list[float] = []
+            stages = []
             for _ in range(args.repeats):
                 time.sleep(args.gap)
                 posted, started = time.time(), time.monotonic()
@@ -310,7 +312,9 @@ def main() -> None:
                 done = _wait_finished(client, watcher, [pk])
                 seen = time.time()
                 totals.append(done - started)
-                runs.append(Run.objects.get(submission_id=pk).wall_seconds)
+                wall = Run.objects.get(submission_id=pk).wall_seconds
+                assert wall is not None, f"#{pk} finished without a timed run"
+                runs.append(wall)
                 stages.append(_stages(pk, posted, answered, seen))
         finally:
             _stop_workers(workers)
@@ -322,7 +326,7 @@ def main() -> None:
             subprocess.run(["docker", "run", "--rm", "--network", "none", image, "true"], check=True, capture_output=True)
             bare.append(time.monotonic() - started)
 
-        overheads = [t - r for t, r in zip(totals, runs)]
+        overheads = [t - r for t, r in zip(totals, runs, strict=True)]
         print(f"evaluations measured:                {args.repeats}")
         print(f"median upload → scores over the API: {statistics.median(totals):.3f} s")
         print(f"median container run time:           {statistics.median(runs):.3f} s")
@@ -347,7 +351,7 @@ def main() -> None:
                     evaluation_enqueue(submission_id=pk)
                 done = _wait_finished(client, watcher, ids)
                 cpu = sum(_cpu_seconds(w.pid) for w in workers) - cpu_before
-                busy, total = (after - before for after, before in zip(_machine_busy(), busy_before))
+                busy, total = (after - before for after, before in zip(_machine_busy(), busy_before, strict=True))
             finally:
                 _stop_workers(workers)
             rates[count] = args.queued / (done - started) * 60

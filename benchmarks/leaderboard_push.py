@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +169,7 @@ class Watcher(asyncio.Protocol):
         self.buffer = bytearray()
         self.parts: list[bytes] = []
         self.open = False
-        self.transport = None
+        self.transport: asyncio.Transport  # set by connection_made, which asyncio calls first
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -273,7 +274,7 @@ def watcher_process(port: int, count: int, ready, results, go) -> None:
     asyncio.run(main())
 
 
-def cpu_seconds(pids: list[int]) -> float:
+def cpu_seconds(pids: Sequence[int | None]) -> float:
     """User plus system CPU time of these processes so far (Linux), to size the servers' work per change."""
     total = 0.0
     for pid in pids:
@@ -285,7 +286,9 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def measure_push(*, port: int, watchers: int, changes: int, client_processes: int, server_pids: list[int]) -> list[float]:
+def measure_push(
+    *, port: int, watchers: int, changes: int, client_processes: int, server_pids: list[int]
+) -> tuple[list[float], list[float], list[tuple[float, float]], float, float]:
     from django.db import transaction
 
     from competitions.models import Competition, Team
@@ -293,7 +296,9 @@ def measure_push(*, port: int, watchers: int, changes: int, client_processes: in
     from evaluation.task_types.base import ScoreValue
     from submissions.models import Submission
 
-    ready, results, go = mp.Queue(), mp.Queue(), mp.Event()
+    ready: mp.Queue[str | None] = mp.Queue()
+    results: mp.Queue[list[float] | str] = mp.Queue()
+    go = mp.Event()
     per = [watchers // client_processes + (1 if i < watchers % client_processes else 0) for i in range(client_processes)]
     procs = [mp.Process(target=watcher_process, args=(port, n, ready, results, go), daemon=True) for n in per if n]
     for p in procs:
@@ -322,8 +327,12 @@ def measure_push(*, port: int, watchers: int, changes: int, client_processes: in
         )
         value = 0.99 - i * 0.001  # each change puts a team on top: every watcher must see a new board
         committed: list[float] = []
+
+        def stamp(committed: list[float] = committed) -> None:
+            committed.append(time.time())
+
         with transaction.atomic():
-            transaction.on_commit(lambda: committed.append(time.time()))  # runs first: the moment of the commit
+            transaction.on_commit(stamp)  # runs first: the moment of the commit
             scores_save(submission=submission, scores={
                 split: {key: ScoreValue(value, value - 0.01, value + 0.01) for key in (
                     "tpr_at_fpr_0_1", "tpr_at_fpr_0_01", "tpr_at_fpr_0_001", "auc", "membership_advantage", "epsilon_lower_bound")}
@@ -361,7 +370,7 @@ def measure_gets(*, port: int, seconds: float, processes: int, connections: int,
     body = response.read()
     assert response.status == 200, (response.status, body[:300])
     conn.close()
-    counts = mp.Queue()
+    counts: mp.Queue[int] = mp.Queue()
     stop_at = time.time() + seconds + 1.0
     procs = [mp.Process(target=get_process, args=(port, path, connections, stop_at, counts, headers)) for _ in range(processes)]
     for p in procs:

@@ -100,7 +100,7 @@ class Table:
     def print(self):
         header = ("rows", "metric", "ours (median)", "ours value", "reference", "reference (median)", "ref value", "speed-up", "agree")
         widths = [max(len(str(r[i])) for r in [header] + self.rows) for i in range(len(header))]
-        line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+        line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
         print()
         print(line(header))
         print(line(["-" * w for w in widths]))
@@ -124,7 +124,7 @@ def run_syntactic(table: Table, df: pd.DataFrame, size: int, repeats: int, budge
     close = lambda ours, ref: math.isclose(ours, ref, rel_tol=1e-9, abs_tol=1e-12)  # noqa: E731
 
     def same_pair(ours, ref):
-        return all((math.isnan(a) and math.isnan(b)) or close(a, b) for a, b in zip(ours, ref))
+        return all((math.isnan(a) and math.isnan(b)) or close(a, b) for a, b in zip(ours, ref, strict=True))
 
     cases = [
         ("k-anonymity", lambda: metrics.k_anonymity(df, qis), lambda: pycanon.k_anonymity(df, qis), None),

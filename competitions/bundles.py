@@ -212,7 +212,7 @@ class _Checker:
         return candidate.as_posix()
 
 
-def bundle_read(root: Path) -> BundleSpec:
+def bundle_read(root: Path) -> BundleSpec:  # noqa: C901 - one check per manifest field, each naming what was wrong
     """Read and check the bundle in folder ``root``."""
     root = Path(root)
     manifest = root / "competition.yaml"
@@ -348,7 +348,7 @@ def _check_schema(c: _Checker, raw: Any) -> dict[str, Any]:
     return {"id_column": id_column, "columns": columns, "quasi_identifiers": quasi, "sensitive": sensitive, "target": target}
 
 
-def _check_domain(c: _Checker, col: dict, kind: Any, path: str) -> dict[str, Any]:
+def _check_domain(c: _Checker, col: dict, kind: Any, path: str) -> dict[str, Any]:  # noqa: C901 (one check per domain field and kind, each naming its path)
     """A column's optional public domain: ``min``/``max`` (numeric, date) or ``categories``.
 
     It is metadata anyone may know (a code list, a plausible range), never read from the

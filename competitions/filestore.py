@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -99,7 +99,8 @@ def copy_to(stored_path: str, dest: Path, *, encrypted: bool, sha256: str | None
     """Write the clear text of a stored file to ``dest``, checking its sha256 when given."""
     digest = hashlib.sha256()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with default_storage.open(stored_path, "rb") as source, open(dest, "wb") as out:
+    # Storage.open gives a File, a proxy of the binary file it opens.
+    with cast(BinaryIO, default_storage.open(stored_path, "rb")) as source, open(dest, "wb") as out:
         blocks = crypto.decrypt_stream(source) if encrypted else iter(lambda: source.read(1024 * 1024), b"")
         for block in blocks:
             digest.update(block)
@@ -112,7 +113,7 @@ def copy_to(stored_path: str, dest: Path, *, encrypted: bool, sha256: str | None
 
 def open_clear(stored_path: str) -> BinaryIO:
     """Open an unencrypted stored file for reading (public data, uploads)."""
-    return default_storage.open(stored_path, "rb")
+    return cast(BinaryIO, default_storage.open(stored_path, "rb"))  # a File, a proxy of the binary file
 
 
 def delete(stored_path: str) -> None:

@@ -76,7 +76,7 @@ def _cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.split("|")]
 
 
-def render_markdown(source: str) -> str:
+def render_markdown(source: str) -> str:  # noqa: C901 - one line-by-line pass, one branch per block kind
     """Markdown to HTML; the result is safe to mark safe in a template."""
     lines = (source or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
@@ -94,9 +94,9 @@ def render_markdown(source: str) -> str:
             flush()
             i += 1
             continue
-        if _FENCE.match(line):
+        if fence_match := _FENCE.match(line):
             flush()
-            fence = _FENCE.match(line).group(1)
+            fence = fence_match.group(1)
             body = []
             i += 1
             while i < len(lines) and not lines[i].strip().startswith(fence):
@@ -134,15 +134,15 @@ def render_markdown(source: str) -> str:
                 rows.append(_cells(lines[i]))
                 i += 1
             head = "".join(f'<th scope="col">{_inline(c)}</th>' for c in header)
-            body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in rows)
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            body_html = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in rows)
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body_html}</tbody></table>")
             continue
         for pattern, tag in ((_BULLET, "ul"), (_NUMBERED, "ol")):
             if pattern.match(line):
                 flush()
                 items = []
-                while i < len(lines) and pattern.match(lines[i]):
-                    items.append(pattern.match(lines[i]).group(1))
+                while i < len(lines) and (item := pattern.match(lines[i])):
+                    items.append(item.group(1))
                     i += 1
                     while i < len(lines) and lines[i].startswith(("  ", "\t")) and lines[i].strip() and not pattern.match(lines[i]):
                         items[-1] += " " + lines[i].strip()

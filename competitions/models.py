@@ -125,6 +125,9 @@ class StartingKit(models.Model):
     sha256 = models.CharField(max_length=64, editable=False)
     size = models.BigIntegerField(editable=False)
 
+    def __str__(self) -> str:
+        return f"{self.competition.slug} starting kit"
+
 
 class Metric(models.Model):
     HIGHER = "higher"
@@ -173,3 +176,6 @@ class TeamMembership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "competition"], name="one_team_per_competition")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"

@@ -315,7 +315,12 @@ def competition_delete(*, competition: Competition) -> None:
     if kit:
         paths.append(kit.storage_path)
     competition.delete()  # its cached leaderboard reads go with it (competitions/signals.py)
-    transaction.on_commit(lambda: [filestore.delete(p) for p in paths])
+
+    def delete_files() -> None:
+        for path in paths:
+            filestore.delete(path)
+
+    transaction.on_commit(delete_files)
 
 
 def team_create(*, competition: Competition, user, name: str) -> Team:

@@ -14,7 +14,7 @@ from .errors import ArenaError, status_code
 class ApiError(exceptions.APIException):
     """An error a service raises for the API to report as it is."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
 
     def __init__(self, message: str, *, detail=None, status_code: int | None = None, headers: dict | None = None):

@@ -15,13 +15,13 @@ from redis import ConnectionPool
 
 
 class SharedConnectionPool(ConnectionPool):
-    _shared: dict[tuple, ConnectionPool] = {}
-    _lock = threading.Lock()
+    _shared: dict[tuple, SharedConnectionPool] = {}
+    _shared_lock = threading.Lock()  # apart from each pool's own ``_lock``
 
     @classmethod
-    def from_url(cls, url: str, **kwargs) -> ConnectionPool:
+    def from_url(cls, url: str, **kwargs) -> SharedConnectionPool:
         key = (url, tuple(sorted((name, repr(value)) for name, value in kwargs.items())))
-        with cls._lock:
+        with cls._shared_lock:
             pool = cls._shared.get(key)
             if pool is None:
                 pool = cls._shared[key] = super().from_url(url, **kwargs)

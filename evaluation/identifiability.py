@@ -9,6 +9,7 @@ matrix shares the risk levels (:func:`risk_level`).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -35,7 +36,7 @@ def split_check(split: str) -> None:
 
 # Maximum re-identification risk thresholds used as reference points for releasing health data.
 # They are guidance from regulators and the de-identification literature, not legal limits.
-RISK_THRESHOLDS = (
+RISK_THRESHOLDS: tuple[dict[str, Any], ...] = (
     {
         "threshold": 0.05,
         "label": "strict",
@@ -349,7 +350,7 @@ def report_defense_get(*, submission_id: int, user) -> tuple[Submission, str]:
     if competition_selectors.is_organizer(competition=submission.competition, user=user):
         reader = "organizer"
     elif (submission.is_baseline and published) or (
-        user is not None and user.is_authenticated and submission.team_id is not None
+        user is not None and user.is_authenticated and submission.team is not None
         and submission.team.memberships.filter(user=user).exists()
     ):
         reader = "team"

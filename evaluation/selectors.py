@@ -10,6 +10,8 @@ competition's organizers, as for leaderboards).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache import cache
 
 from competitions.leaderboards.generations import cache_generation
@@ -119,8 +121,8 @@ def arena_matrix(*, phase: Phase, split: str = Score.PUBLIC, attack_task: str | 
         for r in ArenaResult.objects.filter(attack__in=attacks, defense__in=defenses)
     }
     counts = {"pairs": len(results), "finished": 0, "pending": 0, "failed": 0}
-    for r in results.values():
-        counts["pending" if r.status in ArenaResult.PENDING else r.status] += 1
+    for pair in results.values():
+        counts["pending" if pair.status in ArenaResult.PENDING else pair.status] += 1
 
     columns = []
     for d in defenses:
@@ -133,7 +135,7 @@ def arena_matrix(*, phase: Phase, split: str = Score.PUBLIC, attack_task: str | 
             "utility": {**{k: utility_meta[k] for k in ("key", "label", "direction")}, "value": finite(utility.value) if utility else None},
         })
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a in attacks:
         key, label, direction = primaries[a.task]
         cells = []

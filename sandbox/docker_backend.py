@@ -345,7 +345,7 @@ class DockerBackend:
 
     # ------------------------------------------------------------------ run
 
-    def run(self, spec: RunSpec, *, output_dir: Path) -> RunResult:
+    def run(self, spec: RunSpec, *, output_dir: Path) -> RunResult:  # noqa: C901 - one container's life (warm or cold start, wait, copy out, clean up) kept in one place so its try/finally covers every exit
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         import docker.errors
@@ -394,6 +394,7 @@ class DockerBackend:
                             "(coreutils or busybox) on its PATH"
                         ) from None
                     raise
+            assert container is not None  # started warm or cold above
             chunks = api.exec_start(exec_id, stream=True, demux=True)
             started = time.monotonic()
             reader = _StreamReader(chunks, limits.log_bytes)

@@ -37,11 +37,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from .streams import (
     GZIP_MAGIC,
     ArchiveLimits,
     BoundedReader,
+    ByteSource,
     SafeTarInfo,
     StreamBudgetExceeded,
     StreamDeadlinePassed,
@@ -92,7 +94,7 @@ class _Hashing(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self._inner.read(len(buffer))
         self.sha.update(data)
         buffer[: len(data)] = data
@@ -127,7 +129,8 @@ def _measure_layer(fh, member: str, budget: int, max_members: int, deadline: flo
     content = _Hashing(stream)
     total = 0
     try:
-        bounded = BoundedReader(content, ArchiveLimits(max_bytes=budget).stream_budget(max_members), deadline=deadline)
+        # _Hashing reads whole chunks (a raw stream's read() is typed as possibly None).
+        bounded = BoundedReader(cast(ByteSource, content), ArchiveLimits(max_bytes=budget).stream_budget(max_members), deadline=deadline)
         with tarfile.open(fileobj=bounded, mode="r|", tarinfo=SafeTarInfo) as layer:
             for entry in layer:
                 total += max(entry.size, 0)
@@ -159,7 +162,7 @@ def _check_mount_point(entry: tarfile.TarInfo, layer: str) -> None:
                                   member=layer)
 
 
-def _scan(path: Path, *, max_unpacked: int, max_members: int, max_seconds: float) -> _Scan:
+def _scan(path: Path, *, max_unpacked: int, max_members: int, max_seconds: float) -> _Scan:  # noqa: C901 - one streaming pass over the archive, one branch per member kind and budget
     scan = _Scan()
     limits = ArchiveLimits(max_bytes=max_unpacked, max_files=max_members, max_seconds=max_seconds)
     deadline = time.monotonic() + max_seconds
@@ -181,8 +184,8 @@ def _scan(path: Path, *, max_unpacked: int, max_members: int, max_seconds: float
                     if member.linkname.startswith("/") or target == ".." or target.startswith("../"):
                         raise ImageArchiveInvalid("a link pointing outside the archive", member=member.name)
                 elif member.islnk():
-                    target = clean_name(member.linkname, limits)
-                    if target not in scan.members or not scan.members[target].isreg():
+                    linked = clean_name(member.linkname, limits)
+                    if linked is None or linked not in scan.members or not scan.members[linked].isreg():
                         raise ImageArchiveInvalid("a hard link to no earlier file", member=member.name)
                 elif not (member.isreg() or member.isdir()):
                     raise ImageArchiveInvalid("a device or special file", member=member.name)
@@ -237,7 +240,9 @@ def _scan_file(scan: _Scan, tar: tarfile.TarFile, member: tarfile.TarInfo, name:
 def _resolve(scan: _Scan, name: str | None) -> str | None:
     """The regular member ``name`` leads to, through symbolic and hard links; None if none."""
     for _ in range(16):
-        member = scan.members.get(name) if name else None
+        if not name:
+            return None
+        member = scan.members.get(name)
         if member is None:
             return None
         if member.isreg():

@@ -62,7 +62,7 @@ def main() -> None:
                                limits=Limits(wall_seconds=30, memory_mb=256))
                 programs: list[float] = []
 
-                def once() -> float:
+                def once(backend=backend, spec=spec, programs=programs) -> float:
                     out = root / "out"
                     shutil.rmtree(out, ignore_errors=True)
                     started = time.perf_counter()

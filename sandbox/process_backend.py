@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from .output import copy_output_tar
 from .spec import ETC_HOSTS, FailureClass, RunResult, RunSpec
@@ -139,7 +140,7 @@ class ProcessBackend:
                 logs_truncated=False, output_files={}, output_truncated=False, backend=self.name,
             )
         limits = spec.limits
-        config = {
+        config: dict[str, Any] = {
             "env": {**_BASE_ENV, **spec.env},
             "workdir": "/submission",
             "rlimits": {
@@ -292,6 +293,7 @@ class ProcessBackend:
         peak = rusage.ru_maxrss * 1024 or None
         err_text = bytes(stderr.data).decode("utf-8", errors="replace")
         copied = copied_box.get("copy")
+        failure: FailureClass | None
         if timed_out:
             _clear(output_dir)
             failure, message, exit_code, copied = (

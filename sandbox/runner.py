@@ -40,9 +40,9 @@ def available_backends(image: str | None = None) -> list[str]:
     ``docker`` counts only when an engine answers (and, with ``image``, has that image).
     """
     found = []
-    if backend_instance("docker").available(image):  # type: ignore[attr-defined]
+    if backend_instance("docker").available(image):
         found.append("docker")
-    if backend_instance("process").available():  # type: ignore[attr-defined]
+    if backend_instance("process").available():
         found.append("process")
     return found
 
@@ -52,7 +52,7 @@ def choose_backend(spec: RunSpec, backend: str | None = None) -> str:
         if backend not in BACKENDS:
             raise ValueError(f"unknown sandbox backend {backend!r}; known: {', '.join(BACKENDS)}")
         return backend
-    if backend_instance("docker").available(spec.image):  # type: ignore[attr-defined]
+    if backend_instance("docker").available(spec.image):
         return "docker"
     return "process"
 
@@ -67,4 +67,4 @@ def run(spec: RunSpec, *, output_dir: Path, backend: str | None = None) -> RunRe
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     name = choose_backend(spec, backend)
-    return backend_instance(name).run(spec, output_dir=output_dir)  # type: ignore[attr-defined]
+    return backend_instance(name).run(spec, output_dir=output_dir)

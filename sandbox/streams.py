@@ -19,7 +19,7 @@ import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -69,6 +69,12 @@ class StreamDeadlinePassed(StreamLimitReached):
     """Reading went on past the deadline."""
 
 
+class ByteSource(Protocol):
+    """What :class:`BoundedReader` reads from: a file, a gzip stream, another reader."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
 class BoundedReader(io.RawIOBase):
     """A read-only stream that refuses to deliver more than ``budget`` bytes in total, or to
     go on reading after ``deadline`` (a ``time.monotonic()`` value).
@@ -78,7 +84,7 @@ class BoundedReader(io.RawIOBase):
     deadline bounds what is slow per byte rather than large (a gzip stream of many tiny members).
     """
 
-    def __init__(self, inner: IO[bytes], budget: int, *, deadline: float | None = None):
+    def __init__(self, inner: ByteSource, budget: int, *, deadline: float | None = None):
         self._inner = inner
         self._left = budget
         self._deadline = deadline
@@ -98,7 +104,7 @@ class BoundedReader(io.RawIOBase):
             raise StreamBudgetExceeded
         return data
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -140,7 +146,7 @@ def open_tar_stream(
     try:
         head = raw.read(2)
         raw.seek(0)
-        stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw
+        stream: ByteSource = gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw
         bounded = BoundedReader(stream, budget, deadline=deadline)
         return raw, bounded, tarfile.open(fileobj=bounded, mode="r|", tarinfo=SafeTarInfo)
     except Exception:

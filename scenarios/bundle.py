@@ -11,6 +11,7 @@ import datetime as dt
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -89,7 +90,7 @@ _Dumper.add_representer(dt.datetime, _timestamp)
 
 
 def manifest(bundle: Bundle, *, starting_kit: bool) -> dict:
-    doc = {
+    doc: dict[str, Any] = {
         "slug": bundle.slug,
         "title": bundle.title,
         "description": "description.md",

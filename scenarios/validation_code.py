@@ -32,7 +32,7 @@ def _imports(path: Path, root: Path) -> set[str]:
     """``evaluation.*`` modules imported by ``path``, relative imports resolved."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)

@@ -113,6 +113,9 @@ class Score(models.Model):
         constraints = [models.UniqueConstraint(fields=["submission", "split", "metric"], name="one_score_per_metric")]
         indexes = [models.Index(fields=["split", "metric", "value"])]
 
+    def __str__(self) -> str:
+        return f"#{self.submission_id} {self.split} {self.metric}={self.value}"
+
 
 class Run(models.Model):
     """One sandboxed execution of a submission: a check run, the evaluation run, or an arena pair."""
@@ -146,3 +149,5 @@ class Run(models.Model):
     class Meta:
         ordering = ["started", "id"]
 
+    def __str__(self) -> str:
+        return f"#{self.submission_id} {self.purpose} run ({self.failure_class or 'ok'})"

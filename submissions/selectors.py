@@ -57,8 +57,8 @@ def recent_finished(*, competitions, limit: int = 12) -> list[dict]:
     primary = {}
     from competitions.models import Metric
 
-    for metric in Metric.objects.filter(competition__in={s.competition_id for s in recent}, primary=True):
-        primary[(metric.competition_id, metric.task)] = metric
+    for m in Metric.objects.filter(competition__in={s.competition_id for s in recent}, primary=True):
+        primary[(m.competition_id, m.task)] = m
     values = {
         (s.submission_id, s.metric): s.value
         for s in Score.objects.filter(submission__in=recent, split=Score.PUBLIC)
@@ -68,10 +68,11 @@ def recent_finished(*, competitions, limit: int = 12) -> list[dict]:
     for sub in recent:
         metric = primary.get((sub.competition_id, sub.task))
         value = values.get((sub.pk, metric.key)) if metric else None
+        precision = metric.precision if metric else None
         feed.append({
             "competition": sub.competition, "phase": sub.phase.name, "team": sub.display_name, "task": sub.task,
             "baseline": sub.is_baseline, "finished": disclosure.feed_time(sub.finished),
             "metric": metric.label if metric else None,
-            "value": None if value is None else round(value, metric.precision),
+            "value": None if value is None else round(value, precision),
         })
     return feed

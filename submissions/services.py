@@ -10,7 +10,7 @@ import datetime as dt
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import transaction
@@ -200,6 +200,7 @@ def submission_select(*, submission: Submission, selected: bool = True) -> Submi
         raise Conflict("Baselines cannot be selected.")
     if submission.status != Submission.FINISHED:
         raise Conflict(f"Only finished submissions can be selected; #{submission.pk} is {submission.status}.")
+    assert submission.team_id is not None  # not a baseline, so a team's
     with transaction.atomic():
         Team.objects.select_for_update().get(pk=submission.team_id)
         if selected and not submission.selected:
@@ -227,7 +228,7 @@ def submission_set_status(
     organizers read: see :mod:`submissions.disclosure`.
     """
     now = now or timezone.now()
-    fields = {"status": status}
+    fields: dict[str, Any] = {"status": status}
     if status == Submission.RUNNING and submission.started is None:
         fields["started"] = now
     if status == Submission.SCORING:

@@ -7,6 +7,8 @@ form. Each team sees only its own submissions; organizers see all of their compe
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -58,7 +60,7 @@ def submission_list(request, slug: str):
     for task in {s.task for s in submissions}:
         metrics = task_metrics(competition=competition, task=task)
         primaries[task] = metrics[0] if metrics else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for sub in submissions:
         shown = disclosure.submission_view(
             submission=sub, saw_hidden_data=disclosure.submission_saw_hidden_data(runs=sub.runs.all()), organizer=organizer

@@ -39,7 +39,7 @@ def _schema(**extra) -> dict:
 def _distinct_patients(rng: random.Random, count: int) -> list[list]:
     """Patients whose quasi-identifiers all differ: a record links to exactly one person."""
     seen: set[tuple] = set()
-    people = []
+    people: list[list] = []
     while len(people) < count:
         patient = _patient(rng)
         if tuple(patient[:3]) not in seen:
@@ -174,7 +174,7 @@ def bundle_reidentification(root: Path, *, slug: str = "reid-test", rows: int = 
     people = _distinct_patients(rng, rows + rows // 2)
     release_ids = [f"r{i:04d}" for i in range(rows)]
     registered = list(range(rows // 4, len(people)))
-    identity_of = dict(zip(registered, (f"person-{n:04d}" for n in rng.sample(range(len(registered)), len(registered)))))
+    identity_of = dict(zip(registered, (f"person-{n:04d}" for n in rng.sample(range(len(registered)), len(registered))), strict=True))
     register = [[identity_of[i], f"Patient {identity_of[i][-4:]}", *people[i][:3]] for i in registered]
     rng.shuffle(register)
     return _attack_bundle(root, slug=slug, title="Re-identification test", task="reidentification", overrides=overrides, tables={

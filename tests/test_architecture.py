@@ -66,7 +66,7 @@ def _project_target(name: str) -> str | None:
 def _imports(module: str) -> list[tuple[str, str | None, int]]:
     """(imported module, imported name or None, line) for every import in ``module``."""
     tree = ast.parse(MODULES[module].read_text(), filename=str(MODULES[module]))
-    found = []
+    found: list[tuple[str, str | None, int]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:

@@ -74,7 +74,7 @@ class TeamIn(serializers.Serializer):
 
 
 class TeamOut(serializers.ModelSerializer):
-    competition = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    competition: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     members = serializers.SerializerMethodField()
 
     class Meta:
@@ -116,7 +116,7 @@ class LeaderboardRowOut(serializers.Serializer):
 
 class LeaderboardMetricOut(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class, so Field.label is untouched
     direction = serializers.ChoiceField(choices=["higher", "lower"])
     precision = serializers.IntegerField()
     primary = serializers.BooleanField()

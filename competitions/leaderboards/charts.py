@@ -129,14 +129,14 @@ def scenario_page(*, competition, boards: list[dict], roles: dict[str, str], mat
     exposure = arena_exposure(matrix=matrix) if matrix and matrix["defenses"] and matrix["rows"] else None
     least = exposure["least_protected"] if exposure else None
     stories = baseline_stories(competition=competition, boards=boards)
-    for story, board in zip(stories, boards):
+    for story, board in zip(stories, boards, strict=True):
         role = roles[board["task"]]
         story["averaged"] = exposure is not None and role == "attack"
         story["least_protected"] = least if story["averaged"] else None
         for baseline in story["baselines"]:
             for finding in baseline["findings"]:
                 finding["averaged"] = story["averaged"]
-                if story["averaged"] and least is not None and finding["primary"]:
+                if story["averaged"] and least is not None and matrix is not None and finding["primary"]:
                     against = attack_value_against(matrix=matrix, attack_submission=baseline["submission"],
                                                    defense_submission=least["submission"])
                     if against is not None:

@@ -216,7 +216,7 @@ def _people(value: float, out_of: int = 100) -> str:
     return f"{round(value * out_of):d} of {out_of}"
 
 
-def reading(*, task: str, metric: str, value: float | None) -> str | None:
+def reading(*, task: str, metric: str, value: float | None) -> str | None:  # noqa: C901 - a flat table: one sentence per (task, metric)
     """One sentence about people for one score, or None where none fits."""
     if value is None:
         return None

@@ -25,9 +25,10 @@ import io
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.cache import cache
-from django.db.models import F, Max, Min, Q, Window
+from django.db.models import F, Max, Min, Q, QuerySet, Window
 from django.db.models.functions import Rank, Round
 
 from competitions.models import Competition, Metric, Phase
@@ -47,12 +48,12 @@ class Row:
     team: str | None
     team_id: int | None
     baseline: bool
-    created: str
+    created: str | None
     scores: dict[str, dict] = field(default_factory=dict)
     roc: list[list[float]] | None = None
 
     def as_dict(self) -> dict:
-        data = {
+        data: dict[str, Any] = {
             "rank": self.rank,
             "team": self.team,
             "team_id": self.team_id,
@@ -111,6 +112,7 @@ def _team_candidates(*, phase: Phase, task: str, split: str, metrics: list[Metri
     if only_ids is not None:
         scores = scores.filter(submission_id__in=only_ids)
     team = [F("submission__team_id")]
+    ranked: QuerySet[Score]
     if within == 1:
         # Each team's best raw value, then its submissions less than one unit of the last shown
         # digit away from it: a superset of those the board shows as equal to the best, which
@@ -234,7 +236,7 @@ def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None, metri
             Row(
                 rank=None if sub.is_baseline else rank,
                 submission=sub.pk,
-                team=sub.baseline_name if sub.is_baseline else sub.team.name,
+                team=sub.display_name,
                 team_id=None if sub.is_baseline else sub.team_id,
                 baseline=sub.is_baseline,
                 created=iso(sub.created),

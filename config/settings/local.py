@@ -9,7 +9,7 @@ import secrets
 import tempfile
 
 from .base import *  # noqa: F401,F403
-from .base import VAR_DIR, env
+from .base import SECRET_KEY, VAR_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 WHITENOISE_USE_FINDERS = True  # static files straight from the tree, also with DEBUG off
@@ -34,5 +34,5 @@ def _secret_key_file(path) -> str:
     return path.read_text().strip()
 
 
-if not SECRET_KEY:  # noqa: F405
+if not SECRET_KEY:
     SECRET_KEY = _secret_key_file(VAR_DIR / "secret.key")

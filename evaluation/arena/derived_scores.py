@@ -37,14 +37,15 @@ def defense_privacy_scores(defense: Submission) -> dict[str, dict[str, ScoreValu
         strongest: tuple[float, str, ArenaResult, float | None, float | None] | None = None
         for task, (key, label, direction) in primaries.items():
             best: ArenaResult | None = None
+            best_value = 0.0
             ran = 0
             for result in results:
-                if result.attack_task != task or result.value(split, key) is None:
+                value = result.value(split, key)
+                if result.attack_task != task or value is None:
                     continue
                 ran += 1
-                value = result.value(split, key)
-                if best is None or (value > best.value(split, key) if direction == Metric.HIGHER else value < best.value(split, key)):
-                    best = result
+                if best is None or (value > best_value if direction == Metric.HIGHER else value < best_value):
+                    best, best_value = result, value
             if best is None:
                 scores[worst_key(task)] = ScoreValue(None, detail={"reason": f"no {task} attack has finished against this defense yet"})
                 continue
@@ -91,13 +92,13 @@ def attack_success_scores(attack: Submission) -> dict[str, dict[str, ScoreValue]
     for split in SPLITS:
         scores: dict[str, ScoreValue] = {}
         for spec in task.metrics:
-            values = [r.value(split, spec.key) for r in results if r.value(split, spec.key) is not None]
+            values = [v for r in results if (v := r.value(split, spec.key)) is not None]
             if values:
                 scores[spec.key] = ScoreValue(sum(values) / len(values), detail={
                     "aggregate": "mean over defenses", "defenses": len(values), "min": min(values), "max": max(values)})
             else:
                 scores[spec.key] = ScoreValue(None, detail={"reason": "no finished run against a defense yet"})
-        teams = [r.value(split, key) for r in results if not r.defense.is_baseline and r.value(split, key) is not None]
+        teams = [v for r in results if not r.defense.is_baseline and (v := r.value(split, key)) is not None]
         scores[SUCCESS_TEAMS] = (
             ScoreValue(sum(teams) / len(teams), detail={"metric": key, "defenses": len(teams)}) if teams
             else ScoreValue(None, detail={"reason": "no finished run against a team's defense yet"})

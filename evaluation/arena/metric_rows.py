@@ -72,7 +72,7 @@ def arena_metric_specs(*, defense_task: str, attack_primaries: dict[str, tuple[s
     own primary metric (utility for defenses, mean success for attacks) and shows these next to it.
     """
     specs = []
-    for task, (key, label) in attack_primaries.items():
+    for task, (_key, label) in attack_primaries.items():
         specs.append(DerivedMetric(
             defense_task, worst_key(task), f"Strongest {task} attack ({label})", Metric.LOWER, 4,
             f"The highest {label} any finished {task} attack reached against this defense; "
@@ -84,7 +84,7 @@ def arena_metric_specs(*, defense_task: str, attack_primaries: dict[str, tuple[s
             "1 − the normalised success of the strongest attack of any type (0 = an attack fully succeeded, "
             "1 = no attack did better than guessing).",
         ))
-    for task, (key, label) in attack_primaries.items():
+    for task, (_key, label) in attack_primaries.items():
         specs.append(DerivedMetric(
             task, SUCCESS_TEAMS, f"{label}, teams' defenses", Metric.HIGHER, 4,
             f"Mean {label} over the teams' defenses only (organizer baselines left out).",

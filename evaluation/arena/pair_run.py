@@ -86,6 +86,7 @@ def arena_pair_evaluate(*, attack_id: int, defense_id: int) -> None:
 def _pair_run(result: ArenaResult, attack: Submission, defense: Submission) -> _Outcome:
     task = get_task(attack.task)
     competition = attack.competition
+    assert result.seed is not None  # set whenever a pair is scheduled
     with pipeline.scratch_dir(f"arena-pair-{attack.pk}-{defense.pk}-") as scratch:
         # Hidden data and the clear release stay in these host-only folders; only
         # scratch/input, written by the attack task from them, is mounted into the run.

@@ -82,7 +82,7 @@ def _pair_get_or_create(attack: Submission, defense: Submission) -> tuple[ArenaR
 
 
 def _pair_reset(result: ArenaResult, defense: Submission) -> None:
-    fields = {
+    fields: dict[str, object] = {
         "release_sha256": defense.release_sha256, "status": ArenaResult.QUEUED, "scores": {}, "failure_class": "",
         "message": "", "run": None, "reused_from": None, "started": None, "finished": None, "attempts": 0,
         "seed": pair_seed(competition=defense.competition, attack=result.attack, release_sha256=defense.release_sha256),

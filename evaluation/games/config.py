@@ -60,7 +60,7 @@ class GameConfig:
         return 2 * self.runs * (len(self.listed) if self.rule == "listed" else self.targets)
 
 
-def game_config_read(options: Mapping[str, Any], *, datasets: set[str] | None = None,
+def game_config_read(options: Mapping[str, Any], *, datasets: set[str] | None = None,  # noqa: C901 (one check per game option, all mistakes reported together)
                      baseline_attacks: set[str] | None = None) -> tuple[GameConfig | None, list[tuple[str, str]]]:
     """The game of ``options`` (None when there is none or it has mistakes) and the mistakes
     found. ``datasets`` and ``baseline_attacks``, where given, are what ``pool`` and

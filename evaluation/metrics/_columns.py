@@ -202,22 +202,22 @@ def encode_jointly(
             if value_range == 0 and scale_from is not None:
                 codes, _ = factorize(np.concatenate(arrays), na_as_value=False)
                 start = 0
-                for parts, array in zip(categorical_parts, arrays):
+                for parts, array in zip(categorical_parts, arrays, strict=True):
                     parts.append(codes[start : start + len(array)])
                     start += len(array)
                 continue
             scale = value_range if value_range > 0 else 1.0
-            for parts, array in zip(numeric_parts, arrays):
+            for parts, array in zip(numeric_parts, arrays, strict=True):
                 parts.append(array / scale)
         else:
             combined = pd.concat([s.astype(object) for s in series], ignore_index=True)
             codes, _ = factorize(combined, na_as_value=False)
             start = 0
-            for parts, s in zip(categorical_parts, series):
+            for parts, s in zip(categorical_parts, series, strict=True):
                 parts.append(codes[start : start + len(s)])
                 start += len(s)
     encoded = []
-    for table, numeric, categorical in zip(tables, numeric_parts, categorical_parts):
+    for table, numeric, categorical in zip(tables, numeric_parts, categorical_parts, strict=True):
         n = len(table)
         encoded.append(
             EncodedTable(

@@ -192,13 +192,14 @@ def l_diversity(
     ``pycanon.anonymity.l_diversity``. A missing sensitive value counts as one value.
     """
     df, qis, sensitive_columns = _prepare(df, quasi_identifiers, sensitive, column_types, missing)
-    result = None
+    if not sensitive_columns:
+        raise ValueError("l-diversity needs at least one sensitive attribute")
+    distinct: list[int] = []
     for column, classes, n_classes in _per_sensitive(df, qis, sensitive_columns, others_as_quasi_identifiers):
         values, n_values = factorize(df[column], na_as_value=True)
         pair_classes, _, _ = _pair_counts(classes, values, n_values)
-        distinct = int(np.bincount(pair_classes, minlength=n_classes).min())
-        result = distinct if result is None else min(result, distinct)
-    return result
+        distinct.append(int(np.bincount(pair_classes, minlength=n_classes).min()))
+    return min(distinct)
 
 
 _ROUNDING = ("snap", "truncate", "none")
@@ -264,7 +265,7 @@ def entropy_l_diversity(
             if len(near):
                 starts = np.searchsorted(pair_classes, near, side="left")
                 stops = np.searchsorted(pair_classes, near, side="right")
-                for c, a, b in zip(near, starts, stops):
+                for c, a, b in zip(near, starts, stops, strict=True):
                     entropy[c] = _class_entropy_like_pycanon(counts[a:b].astype(np.float64))
         per_column.append(entropy)
     if rounding == "truncate":
@@ -519,8 +520,8 @@ def _hierarchy_levels(hierarchy, column: str) -> tuple[dict, list[np.ndarray], l
         nodes: dict[tuple, int] = {}
         up = [tuple(r[h:]) for r in rows]
         node_of_leaf = np.array([nodes.setdefault(u, len(nodes)) for u in up])
-        node_below = {}
-        for key, parent in zip(below, node_of_leaf):
+        node_below: dict[tuple, int] = {}
+        for key, parent in zip(below, node_of_leaf, strict=True):
             node_below.setdefault(key, parent)
         child_keys = list(dict.fromkeys(below))
         parents.append(np.array([node_below[k] for k in child_keys]))

@@ -103,7 +103,7 @@ def _downsample(fpr: np.ndarray, tpr: np.ndarray, max_points: int) -> tuple[tupl
         while len(keep) > max_points:  # rare: drop evenly from the interior
             keep = np.unique(np.r_[keep[0], keep[1:-1][::2], keep[-1]])
         fpr, tpr = fpr[keep], tpr[keep]
-    return tuple((float(f), float(t)) for f, t in zip(fpr, tpr))
+    return tuple((float(f), float(t)) for f, t in zip(fpr, tpr, strict=True))
 
 
 def membership_inference_scores(

@@ -48,7 +48,7 @@ def _feature_matrix(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> t
         series = [t[column] for t in tables]
         if all(is_ordered(s) for s in series):
             categorical.append(False)
-            for out, s in zip(outputs, series):
+            for out, s in zip(outputs, series, strict=True):
                 out[:, j] = to_float(s)
         else:
             categorical.append(True)
@@ -56,7 +56,7 @@ def _feature_matrix(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> t
             codes = codes.astype(np.float64)
             codes[codes < 0] = np.nan
             start = 0
-            for out, s in zip(outputs, series):
+            for out, s in zip(outputs, series, strict=True):
                 out[:, j] = codes[start : start + len(s)]
                 start += len(s)
     return outputs, categorical
@@ -168,8 +168,8 @@ def _binned(real: pd.Series, release: pd.Series, bins: int) -> tuple[np.ndarray,
         else:
             edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1]))
         n_bins = len(edges) + 1
-        codes = [np.where(np.isnan(a), n_bins, np.searchsorted(edges, a, side="right")) for a in (r, s)]
-        return codes[0], codes[1], n_bins + 1
+        cut = [np.where(np.isnan(a), n_bins, np.searchsorted(edges, a, side="right")) for a in (r, s)]
+        return cut[0], cut[1], n_bins + 1
     codes, n = factorize(pd.concat([real.astype(object), release.astype(object)], ignore_index=True), na_as_value=True)
     return codes[: len(real)], codes[len(real) :], n
 
@@ -217,7 +217,7 @@ def _association_matrix(table: pd.DataFrame, columns: Sequence[str], ordered: Se
     """Pairwise association in [−1, 1] (Pearson) or [0, 1] (the others)."""
     k = len(columns)
     values = {}
-    for c, is_num in zip(columns, ordered):
+    for c, is_num in zip(columns, ordered, strict=True):
         values[c] = to_float(table[c]) if is_num else factorize(table[c], na_as_value=True)[0]
     matrix = np.eye(k)
     for i, j in itertools.combinations(range(k), 2):

@@ -219,7 +219,7 @@ class TaskType(abc.ABC):
     # and these datasets of the arena bundle instead of ``data_names``.
     arena_data_names: ClassVar[dict[str, str]] = {}
 
-    def check_data(self, data: TaskData, *, arena: bool = False) -> None:
+    def check_data(self, data: TaskData, *, arena: bool = False) -> None:  # noqa: B027 - an optional hook: by default any data serves
         """Raise :class:`TaskDataInvalid` when the organizer's data cannot serve this task."""
 
     def sees_hidden_data(self, *, check: bool, arena: bool = False) -> bool:

@@ -96,7 +96,7 @@ def _shape_error(message: str, *, file: str, rule: str, line: int | None = None)
     return OutputInvalid(message, file=file, line=line, rule=rule)
 
 
-def read_output(
+def read_output(  # noqa: C901 - one check per way an output file can be malformed, each naming what was wrong
     path: Path,
     *,
     required: Sequence[str],

@@ -160,13 +160,13 @@ class Reidentification(TaskType):
         out = release[columns].copy()
         out.insert(0, RELEASE_ID, release_ids)
         write_table(out, dest / "release.csv")
-        identity_of = dict(zip(identities[schema.id_column].str.strip(), identities[IDENTITY_ID].str.strip()))
+        identity_of = dict(zip(identities[schema.id_column].str.strip(), identities[IDENTITY_ID].str.strip(), strict=True))
         return pd.DataFrame(
             {
                 RELEASE_ID: release_ids,
                 IDENTITY_ID: [identity_of.get(r) if r else None for r in record_ids],
                 # a row derived from a hidden record splits with that record, whichever defense
-                "split_key": [r if r else i for r, i in zip(record_ids, release_ids)],
+                "split_key": [r if r else i for r, i in zip(record_ids, release_ids, strict=True)],
             }
         )
 

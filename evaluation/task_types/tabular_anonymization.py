@@ -383,6 +383,7 @@ def _ml_utility(release: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFram
     # Gradient boosting's OpenMP threads busy-wait: on a scoring host shared by several
     # workers they slow a fit down by an order of magnitude. One thread per worker scales
     # by adding workers instead, and keeps results independent of the host's core count.
+    assert schema.target is not None  # scored only for a schema with a target
     with threadpool_limits(limits=1, user_api="openmp"):
         found = metrics.ml_utility(release, train, holdout, target=schema.target, seed=seed)
     return ScoreValue(
@@ -401,10 +402,10 @@ def _value(found) -> ScoreValue:
     """A metric result as a score: a plain number, or a result object with ``value``."""
     if isinstance(found, (int, float)):
         return ScoreValue(number(found))
-    value = getattr(found, "value")
+    value = found.value
     ci = getattr(found, "ci", None)
     detail = {}
-    if is_dataclass(found):
+    if is_dataclass(found) and not isinstance(found, type):
         detail = {k: v for k, v in asdict(found).items() if k not in ("value", "ci") and _plain(v)}
     return ScoreValue(number(value), number(ci[0]) if ci else None, number(ci[1]) if ci else None, detail)
 

@@ -35,7 +35,7 @@ views of the release:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +105,7 @@ def _counts(**masks: np.ndarray) -> dict[str, int]:
 
 
 def _parse_ordered(frame: pd.DataFrame, column: str, text: pd.Series, problems: Problems, *, kind: str):
+    convert: Callable[[pd.Series], pd.Series]
     if kind == "numeric":
         plain_values = pd.to_numeric(text.where(text.str.fullmatch(_NUMBER), None), errors="coerce").astype(float)
         plain = np.isfinite(plain_values.to_numpy())

@@ -45,6 +45,7 @@ def load(name: str):
     sys.path.insert(0, str(SHARED))
     try:
         spec = importlib.util.spec_from_file_location(f"scenarios_baseline_{name}", HERE / name / "main.py")
+        assert spec is not None and spec.loader is not None  # a .py path always has a source loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:

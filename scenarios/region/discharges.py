@@ -83,7 +83,7 @@ def discharges(people: pd.DataFrame, seed: int, n_patients: int) -> pd.DataFrame
 
     admission = YEAR_START + pd.to_timedelta(admit, unit="D")
     discharge = admission + pd.to_timedelta(los, unit="D")
-    names_, shares = zip(*INSURANCE)
+    names_, shares = zip(*INSURANCE, strict=True)
     # Private cover is commoner among working-age adults (civil servants, self-employed).
     private_boost = np.where((age_p >= 30) & (age_p < 65), 1.3, 0.85)
     ins_p = np.array(shares)[None, :] * np.stack([np.ones(len(p)), private_boost, np.ones(len(p))], axis=1)

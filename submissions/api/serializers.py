@@ -51,8 +51,8 @@ class RunOut(serializers.Serializer):
 
 
 class SubmissionOut(serializers.ModelSerializer):
-    competition = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    phase = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    competition: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    phase: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="name", read_only=True)
     team = serializers.SerializerMethodField()
     public_scores = serializers.SerializerMethodField()
     private_scores = serializers.SerializerMethodField()

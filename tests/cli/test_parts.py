@@ -52,7 +52,7 @@ class FakeClient:
         self.now += seconds
 
     def gaps(self):
-        return [round(b - a, 4) for a, b in zip(self.asked_at, self.asked_at[1:])]
+        return [round(b - a, 4) for a, b in zip(self.asked_at, self.asked_at[1:], strict=False)]
 
     def get(self, path):
         assert path == "submissions/7/"

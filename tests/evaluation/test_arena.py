@@ -15,9 +15,13 @@ import textwrap
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from competitions.models import Competition
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -245,7 +249,7 @@ class Recorder:
 
 @dataclass
 class Arena:
-    competition: object
+    competition: Competition
     phase: object
     teams: dict
     users: dict
@@ -338,7 +342,7 @@ def test_matrix_row_column_caching_and_no_hidden_file_in_attack_inputs(arena):
     assert matrix["counts"] == {"pairs": 9, "finished": 9, "pending": 0, "failed": 0}
     assert all(cell["status"] == "finished" for row in matrix["rows"] for cell in row["cells"])
     for row in matrix["rows"]:
-        for cell, column in zip(row["cells"], matrix["defenses"]):
+        for cell, column in zip(row["cells"], matrix["defenses"], strict=True):
             # Only a release that keeps the record ids says which row is whose: a generalised or
             # synthetic release without them has no re-identifiable row, so that rate is undefined.
             linkable = column["baseline"]
@@ -372,7 +376,7 @@ def test_matrix_row_column_caching_and_no_hidden_file_in_attack_inputs(arena):
     for name in ("train", "holdout", "identities"):
         for row in csv.DictReader(io.StringIO(arena.hidden[name].decode())):
             hidden_ids.add(row["record_id"])
-    attack_runs = [(spec, files) for spec, files in zip(arena.recorder.specs, arena.recorder.inputs)
+    attack_runs = [(spec, files) for spec, files in zip(arena.recorder.specs, arena.recorder.inputs, strict=True)
                    if spec.env["ARENA_ROLE"] == "attack"]
     assert len(attack_runs) == 12 + 4  # 12 pairs; check runs of the 2 attack baselines, a1 and a4
     for spec, files in attack_runs:

@@ -92,8 +92,9 @@ class _Taken:
     """Records which spare (if any) each run of a backend took; the pool itself is real."""
 
     def __init__(self, backend: DockerBackend):
-        self.spares = []
+        self.spares: list = []
         pool = backend._spare_pool()
+        assert pool is not None, "this backend keeps no spares"
         take = pool.take
 
         def recording(spec, *, wait):
@@ -101,7 +102,7 @@ class _Taken:
             self.spares.append(spare)
             return spare
 
-        pool.take = recording
+        pool.take = recording  # type: ignore[method-assign]  # wraps the real pool's take to record each run's spare
 
 
 def _exists(client, container_id: str) -> bool:

@@ -247,7 +247,9 @@ def small_image_archive(docker_engine, tmp_path_factory) -> Path:
         assert maker.wait(timeout=60)["StatusCode"] == 0
         bits, _ = maker.get_archive("/rootfs.tar")
         with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as outer:
-            rootfs = outer.extractfile("rootfs.tar").read()
+            packed = outer.extractfile("rootfs.tar")
+            assert packed is not None, "the builder wrote no rootfs.tar"
+            rootfs = packed.read()
     finally:
         maker.remove(force=True)
     buf = io.BytesIO()
@@ -284,8 +286,10 @@ def small_image_archive(docker_engine, tmp_path_factory) -> Path:
     forged = path.with_name("forged.tar")
     with tarfile.open(path) as src, tarfile.open(forged, "w") as dst:
         for member in src:
-            data = src.extractfile(member).read() if member.isreg() else None
+            content = src.extractfile(member) if member.isreg() else None
+            data = content.read() if content else None
             if member.name == "manifest.json":
+                assert data is not None
                 manifest = json.loads(data)
                 manifest[0]["RepoTags"] = [RUNTIME_IMAGE]
                 data = json.dumps(manifest).encode()

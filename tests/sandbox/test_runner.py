@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 import sandbox
-from sandbox import RunSpec
-from sandbox import runner
+from sandbox import RunSpec, runner
 
 
 def test_unknown_backend_is_refused(tmp_path):

@@ -47,7 +47,9 @@ def _post(client, name: str, data: bytes):
 def _assert_nothing_stored(membership_competition) -> None:
     assert Submission.objects.count() == 0
     team = Team.objects.get(competition=membership_competition, name="Attackers")
-    state = quota_state(team=team, phase=phase_open_latest(competition=membership_competition))
+    phase = phase_open_latest(competition=membership_competition)
+    assert phase is not None
+    state = quota_state(team=team, phase=phase)
     assert (state.used_today, state.used_total) == (0, 0)
 
 

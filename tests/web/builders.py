@@ -57,6 +57,7 @@ def submission_make(*, competition: Competition, team: Team | None = None, basel
                     details: dict | None = None) -> Submission:
     """One submission with scores; a score is a value or a (value, ci_low, ci_high) tuple."""
     phase = competition.phases.first()
+    assert phase is not None, "the competition has no phase"
     n = next(_counter)
     submission = Submission.objects.create(
         competition=competition, phase=phase, team=team, role="attack", task=task or competition.task, kind=Submission.FILE,

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.evaluation.test_arena import EXACT_MATCH_MIA, SYNTHETIC_DEFENSE, _build_three_by_three, arena  # noqa: F401
+from tests.evaluation.test_arena import EXACT_MATCH_MIA, SYNTHETIC_DEFENSE, _build_three_by_three
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -291,7 +291,9 @@ def test_matrix_follows_the_private_tab_once_that_split_may_be_read(arena, clien
 
     def matrix_of(page: str) -> tuple[str, str]:
         table = _section(page, '<table class="matrix"', "</table>")
-        return re.search(r'data-split="(\w+)"', table).group(1), _section(page, 'id="matrix-panel"', "</table>")
+        split = re.search(r'data-split="(\w+)"', table)
+        assert split, "the matrix names no split"
+        return split.group(1), _section(page, 'id="matrix-panel"', "</table>")
 
     def values(split: str) -> list[str]:
         matrix = selectors.arena_matrix(phase=arena.phase, split=split)

@@ -188,7 +188,7 @@ def check_tables(original: pd.DataFrame, release: pd.DataFrame, control: pd.Data
 def typed_tables(tables, column_types):
     """The tables with ``column_types`` applied (None stays None)."""
     names = ("original", "release", "control")
-    return [None if t is None else apply_column_types(t, column_types, f"{n} table") for t, n in zip(tables, names)]
+    return [None if t is None else apply_column_types(t, column_types, f"{n} table") for t, n in zip(tables, names, strict=False)]  # without a control, two tables
 
 
 def target_count(requested: int | None, available: int, what: str, warnings: list[str]) -> int:

@@ -279,16 +279,19 @@ def _evaluate_bits(indexed: _IndexedTable, queries: _Queries, runs) -> np.ndarra
     step = max(1, BLOCK_CELLS // (8 * words))
     for start in range(0, n_queries, step):
         stop = min(start + step, n_queries)
-        rows = None
+        rows: np.ndarray | None = None
         for t in range(n_terms):
             columns = queries.columns[start:stop, t]
             term = np.empty((stop - start, words), dtype=np.uint64)
             for j in np.unique(columns):
                 sel = np.flatnonzero(columns == j)
-                bounds, prefix = indexed.bits(j)
+                bits = indexed.bits(j)
+                assert bits is not None  # the caller checked every queried column has its bitsets
+                bounds, prefix = bits
                 at = [np.searchsorted(bounds, a[start:stop, t][sel]) for a in (lo1, hi1, lo2, hi2)]
                 term[sel] = (prefix[at[1]] ^ prefix[at[0]]) | (prefix[at[3]] ^ prefix[at[2]])
             rows = term if rows is None else np.bitwise_and(rows, term, out=rows)
+        assert rows is not None  # every query has at least one term
         counts[start:stop] = _POPCOUNT[rows.view(np.uint8)].sum(axis=1, dtype=np.int64)
     return counts
 
@@ -317,6 +320,7 @@ def _evaluate(indexed: _IndexedTable, queries: _Queries, *, keep_matches: bool =
         part_counts, part_matches = result if keep_matches else (result, None)
         counts[ids] = part_counts
         if keep_matches:
+            assert part_matches is not None
             coo = part_matches.tocoo()
             parts.append((ids[coo.row], coo.col))
     if keep_matches:
@@ -338,7 +342,7 @@ def _encode(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> tuple[lis
         series = [t[column] for t in tables]
         if all(is_ordered(s) for s in series):
             ordered[j] = True
-            for out, s in zip(encoded, series):
+            for out, s in zip(encoded, series, strict=True):
                 out[j] = to_float(s)
             literals.append(_ordered_literal(series[0]))
         else:
@@ -348,7 +352,7 @@ def _encode(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> tuple[lis
             codes = codes.astype(np.float64)
             codes[codes < 0] = np.nan
             start = 0
-            for out, s in zip(encoded, series):
+            for out, s in zip(encoded, series, strict=True):
                 out[j] = codes[start : start + len(s)]
                 start += len(s)
     return encoded, ordered, literals
@@ -374,7 +378,7 @@ def _query_text(queries: _Queries, q: int, columns: Sequence[str], literals) -> 
     """Query ``q`` in ``DataFrame.query`` syntax, e.g. ``age >= 87 and sex == 'F'``
     with every column name in backquotes."""
     terms = []
-    for j, op, v in zip(queries.columns[q], queries.ops[q], queries.values[q]):
+    for j, op, v in zip(queries.columns[q], queries.ops[q], queries.values[q], strict=True):
         name = "`" + str(columns[j]).replace("`", "") + "`"
         if op == PAD:
             continue
@@ -397,15 +401,23 @@ def _univariate_queries(release: np.ndarray, ordered: np.ndarray, rng) -> _Queri
         x = release[j]
         present = x[~np.isnan(x)]
         if np.isnan(x).sum() == 1:
-            columns.append(j), ops.append(ISNULL), values.append(np.nan)
+            columns.append(j)
+            ops.append(ISNULL)
+            values.append(np.nan)
         distinct, counts = np.unique(present, return_counts=True)
         if ordered[j] and len(distinct):
             if counts[0] == 1:
-                columns.append(j), ops.append(LE), values.append(distinct[0])
+                columns.append(j)
+                ops.append(LE)
+                values.append(distinct[0])
             if counts[-1] == 1:
-                columns.append(j), ops.append(GE), values.append(distinct[-1])
+                columns.append(j)
+                ops.append(GE)
+                values.append(distinct[-1])
         rare = distinct[counts == 1]
-        columns.extend([j] * len(rare)), ops.extend([EQ] * len(rare)), values.extend(rare.tolist())
+        columns.extend([j] * len(rare))
+        ops.extend([EQ] * len(rare))
+        values.extend(rare.tolist())
     order = rng.permutation(len(columns))
     return _Queries(
         np.asarray(columns, dtype=np.int64)[order][:, None],
@@ -611,6 +623,7 @@ def singling_out_risk(
     attack_successes = int(np.sum(attack_counts == 1))
     succeeded = tuple(_query_text(queries, q, columns, literals) for q in np.flatnonzero(attack_counts == 1))
     n_original, n_control = original_x.shape[1], control_x.shape[1]
+    control_successes: float | None
     if control is None:
         control_successes = None
     elif len(queries) and n_control != n_original:
@@ -633,7 +646,7 @@ def singling_out_risk(
     baseline_successes = int(np.sum(_evaluate(original_ix, baseline) == 1))
     return build_risk(
         SuccessRate.from_counts(attack_successes, denominator, confidence, rate_estimate),
-        None if control is None else SuccessRate.from_counts(control_successes, denominator, confidence, rate_estimate),
+        None if control_successes is None else SuccessRate.from_counts(control_successes, denominator, confidence, rate_estimate),
         SuccessRate.from_counts(baseline_successes, n_attacks, confidence, rate_estimate),
         confidence,
         warnings,

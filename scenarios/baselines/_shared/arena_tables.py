@@ -217,12 +217,12 @@ class ReleaseSpace:
         for start in range(0, len(queries), chunk):
             stop = min(start + chunk, len(queries))
             d2 = np.zeros((stop - start, self.size))
-            for (c, lo, hi, scale), x in zip(self.numeric, nums):
+            for (_c, lo, hi, scale), x in zip(self.numeric, nums, strict=True):
                 q = x[start:stop, None]
                 gap = np.maximum(np.maximum(lo[None, :] - q, q - hi[None, :]), 0.0)
                 gap = np.where(np.isnan(gap), 0.0, gap)  # a missing query value matches anything
                 d2 += (gap / scale) ** 2
-            for (c, vocab, allowed), code in zip(self.categorical, cats):
+            for (_c, _vocab, allowed), code in zip(self.categorical, cats, strict=True):
                 d2 += ~allowed[:, code[start:stop]].T
             yield slice(start, stop), np.sqrt(d2)
 
@@ -289,15 +289,15 @@ def encode_plain(frames: list[pd.DataFrame], columns: list[str], types: dict[str
             vals = [np.asarray(v, dtype=float) for v in vals]
             center = np.nanmedian(vals[0]) if np.isfinite(vals[0]).any() else 0.0
             scale = scale_of(vals[0])
-            for b, v in zip(blocks, vals):
+            for b, v in zip(blocks, vals, strict=True):
                 z = (v - center) / scale
                 b.append(np.where(np.isfinite(z), z, 0.0)[:, None])
         else:
             levels = list(ref[c].astype(str).value_counts().index[:max_levels])
             index = {v: i for i, v in enumerate(levels)}
-            for b, f in zip(blocks, frames):
+            for b, f in zip(blocks, frames, strict=True):
                 codes = np.array([index.get(v, len(levels)) for v in f[c].astype(str)])
                 onehot = np.zeros((len(f), len(levels) + 1))
                 onehot[np.arange(len(f)), codes] = 1.0
                 b.append(onehot / np.sqrt(2.0))
-    return [np.hstack(b) if b else np.zeros((len(f), 0)) for b, f in zip(blocks, frames)]
+    return [np.hstack(b) if b else np.zeros((len(f), 0)) for b, f in zip(blocks, frames, strict=True)]

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import arena_tables as at
 import numpy as np
 import pandas as pd
+
+import arena_tables as at
 
 
 @dataclass

@@ -87,7 +87,7 @@ def private_categories(values: pd.Series, epsilon: float, delta: float, rng: np.
     counts = values[values != ""].value_counts()
     threshold = 1 + 2 * math.log(2 / delta) / epsilon
     noisy = counts.to_numpy(dtype=float) + rng.laplace(0, 2 / epsilon, len(counts))
-    kept = sorted(str(v) for v, n in zip(counts.index, noisy) if n > threshold)
+    kept = sorted(str(v) for v, n in zip(counts.index, noisy, strict=True) if n > threshold)
     return kept or ["*"]
 
 
@@ -232,7 +232,7 @@ def synthesize(records: pd.DataFrame, schema: dict, rng: np.random.Generator, ep
             codes[:, child] = np.minimum((cdf[codes[:, parent]] < u[:, None]).sum(axis=1), cols[child].size - 1)
             done.add(child)
             queue.append(child)
-    return pd.DataFrame({name: col.decode(codes[:, j], rng) for j, (name, col) in enumerate(zip(names, cols))})
+    return pd.DataFrame({name: col.decode(codes[:, j], rng) for j, (name, col) in enumerate(zip(names, cols, strict=True))})
 
 
 def _normalise(w: np.ndarray) -> np.ndarray:

@@ -27,13 +27,13 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import membership_game as mg
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 import arena_tables as at
-import membership_game as mg
 
 
 def candidate_statistics(target: pd.Series, population: pd.DataFrame, columns: list[str], types: dict) -> list[tuple[str, str, int, float]]:
@@ -72,6 +72,8 @@ def game_scores(target: pd.Series, population: pd.DataFrame, releases: list[pd.D
             auc = roc_auc_score(labels, s) if np.ptp(s) > 0 else 0.5
             if auc > best_auc:
                 best, best_auc, train = (c, kind, side), auc, s
+        if best is None:
+            raise SystemExit("no column of the release gives a statistic to attack")
         c, kind, side = best
         mean, spread = train.mean(), train.std() or 1.0
         model = LogisticRegression().fit(((train - mean) / spread)[:, None], labels)

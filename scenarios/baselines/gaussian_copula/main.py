@@ -54,10 +54,10 @@ def _normal_scores(values: pd.Series, kind: str, rng: np.random.Generator):
     u = np.clip(u, 1e-6, 1 - 1e-6)
     levels_arr = np.array(levels, dtype=object)
 
-    def back(z: np.ndarray) -> list[str]:
+    def back_level(z: np.ndarray) -> list[str]:
         return list(levels_arr[np.minimum(np.searchsorted(upper, stats.norm.cdf(z), side="right"), len(levels) - 1)])
 
-    return stats.norm.ppf(u), back
+    return stats.norm.ppf(u), back_level
 
 
 def synthesize(records: pd.DataFrame, schema: dict, rng: np.random.Generator, n: int | None = None) -> pd.DataFrame:
@@ -79,7 +79,7 @@ def synthesize(records: pd.DataFrame, schema: dict, rng: np.random.Generator, n:
     d = np.sqrt(np.diag(corr))
     corr = corr / d[:, None] / d[None, :]
     draws = rng.standard_normal((n, len(columns))) @ np.linalg.cholesky(corr).T
-    return pd.DataFrame({c: back(draws[:, j]) for j, (c, back) in enumerate(zip(columns, inverse))})
+    return pd.DataFrame({c: back(draws[:, j]) for j, (c, back) in enumerate(zip(columns, inverse, strict=True))})
 
 
 def main() -> None:

@@ -69,9 +69,10 @@ def partition(keys: np.ndarray, spans: np.ndarray, k: int) -> list[np.ndarray]:
     return classes
 
 
-def describe(raw: pd.Series, numbers: np.ndarray, kind: str, domain: tuple, decimals: int) -> str:
+def describe(raw: pd.Series, numbers: np.ndarray | None, kind: str, domain: tuple, decimals: int) -> str:
     """The generalised value covering one class's cells of one quasi-identifier."""
     if kind in ("numeric", "date"):
+        assert numbers is not None  # the caller parses every numeric and date column
         lo, hi = numbers.min(), numbers.max()
         if lo == hi:
             return raw.iloc[0]

@@ -55,12 +55,12 @@ def guesses(release: pd.DataFrame, targets: pd.DataFrame, schema: dict, secret: 
     # Ties between values go to the one most common in the whole release, then the first.
     prior = votes.sum(axis=0)
     tiebreak = 1e-6 * prior / max(prior.max(), 1.0)
-    out: list[str] = []
-    for rows, d in space.distances(targets):
+    guessed: list[str] = []
+    for _rows, d in space.distances(targets):
         near = (d <= d.min(axis=1, keepdims=True) + TIE).astype(float)
         tally = near @ votes + tiebreak
-        out.extend(levels[j] for j in tally.argmax(axis=1))
-    return out
+        guessed.extend(levels[j] for j in tally.argmax(axis=1))
+    return guessed
 
 
 def main() -> None:

@@ -55,9 +55,9 @@ class Register:
         self.scale = {q: at.scale_of(self.values[q]) for q in qis if q not in self.vocab}
         # Hash indexes on plain values: all quasi-identifiers, and all but one.
         keys = [self._plain_keys(q) for q in qis]
-        self.index = {None: self._group(list(zip(*keys)))}
+        self.index: dict[str | None, dict[tuple, np.ndarray]] = {None: self._group(list(zip(*keys, strict=True)))}
         for skip, _ in enumerate(qis):
-            self.index[qis[skip]] = self._group(list(zip(*[k for j, k in enumerate(keys) if j != skip])))
+            self.index[qis[skip]] = self._group(list(zip(*[k for j, k in enumerate(keys) if j != skip], strict=True)))
 
     def _plain_keys(self, q: str) -> list:
         return list(self.values[q])
@@ -129,7 +129,7 @@ def constraints(release: pd.DataFrame, qis: list[str], types: dict[str, str]) ->
     for q in qis:
         if types[q] in ("numeric", "date"):
             lo, hi = at.parse_interval(release[q], types[q])
-            parsed[q] = list(zip(lo, hi))
+            parsed[q] = list(zip(lo, hi, strict=True))
         else:
             parsed[q] = at.parse_sets(release[q])
     return [{q: parsed[q][i] for q in qis} for i in range(len(release))]
@@ -144,7 +144,7 @@ def link(release: pd.DataFrame, register: pd.DataFrame, schema: dict, rng: np.ra
     ids = register["identity_id"].to_numpy()
     # Rows with the same quasi-identifier cells share one match set: compute it once.
     groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(zip(*[release[q] for q in qis])):
+    for i, key in enumerate(zip(*[release[q] for q in qis], strict=True)):
         groups.setdefault(key, []).append(i)
     cons = constraints(release, qis, types)
     rows = []

@@ -36,12 +36,12 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import membership_game as mg
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
 import arena_tables as at
-import membership_game as mg
 
 SHADOW_SPLITS = 8
 

@@ -31,9 +31,13 @@ def emd_lp(p: np.ndarray, q: np.ndarray, d: np.ndarray) -> float:
     m = len(p)
     a_eq = []
     for i in range(m):  # mass leaving i is p_i
-        row = np.zeros((m, m)); row[i, :] = 1; a_eq.append(row.ravel())
+        row = np.zeros((m, m))
+        row[i, :] = 1
+        a_eq.append(row.ravel())
     for j in range(m):  # mass arriving at j is q_j
-        row = np.zeros((m, m)); row[:, j] = 1; a_eq.append(row.ravel())
+        row = np.zeros((m, m))
+        row[:, j] = 1
+        a_eq.append(row.ravel())
     result = linprog(d.ravel(), A_eq=np.array(a_eq), b_eq=np.r_[p, q], bounds=(0, None), method="highs")
     return float(result.fun)
 

@@ -31,7 +31,7 @@ for q in schema["quasi_identifiers"]:
     elif records[q].str.fullmatch(r"\d{4,}").all():
         prefix = records[q].str[:3]
         groups = records.groupby(prefix)[q].agg(lambda s: sorted(set(s)))
-        sets = prefix.map(lambda p: groups[p][0] if len(groups[p]) == 1 else "{" + "|".join(groups[p]) + "}")
+        sets = prefix.map(lambda p, groups=groups: groups[p][0] if len(groups[p]) == 1 else "{" + "|".join(groups[p]) + "}")
         release[q] = sets
 
 release.to_csv(out / "release.csv", index=False)
