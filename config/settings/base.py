@@ -5,6 +5,7 @@ in-process evaluation thread and the best sandbox backend available. ``DATABASE_
 ``REDIS_URL`` switch to PostgreSQL and to RQ plus the Redis channel layer.
 """
 
+import tempfile
 from pathlib import Path
 
 import environ
@@ -141,6 +142,9 @@ ARENA_SANDBOX_BACKEND = env("ARENA_SANDBOX_BACKEND", default="")  # "", "docker"
 ARENA_RUNTIME_IMAGE = env("ARENA_RUNTIME_IMAGE", default=RUNTIME_IMAGE)
 ARENA_RUN_MARGIN_SECONDS = env.int("ARENA_RUN_MARGIN_SECONDS", default=120)
 ARENA_MAX_INFRA_RETRIES = env.int("ARENA_MAX_INFRA_RETRIES", default=2)
+# Each worker keeps its scratch (decrypted hidden data included) in a folder of its own here,
+# emptied when it starts and removed by the reaper once its process is gone.
+ARENA_SCRATCH_ROOT = Path(env("ARENA_SCRATCH_ROOT", default=str(Path(tempfile.gettempdir()) / "arena-scratch")))
 # "rq": jobs go to the RQ queues "cpu" and "gpu"; "thread": an in-process worker thread runs
 # the same job function; "manual": jobs are only recorded (tests drive them explicitly).
 ARENA_EVALUATION_MODE = env("ARENA_EVALUATION_MODE", default="rq" if REDIS_URL else "thread")
