@@ -48,6 +48,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 
+from evaluation import fair_queue
+
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
@@ -251,12 +253,48 @@ class EvaluationWorker(SimpleWorker):
         self.stop_asked = True
         return super().request_stop(signum, frame)
 
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
+        """Take the next job in the fair order (:mod:`evaluation.fair_queue`), not the first in FIFO.
+
+        The order is recomputed every ``POLL_SECONDS`` while waiting, so a queue that appears
+        meanwhile is seen; a Redis outage is waited out with a growing pause, as RQ does.
+        """
+        from rq.queue import Queue
+        from rq.timeouts import DequeueTimeout
+
+        self.set_state("idle")
+        pause = 1.0
+        while True:
+            try:
+                self.heartbeat()
+                if self.should_run_maintenance_tasks:
+                    self.run_maintenance_tasks()
+                names = [name for base in self.queue_names() for name in fair_queue.queues_in_order(connection=self.connection, base=base)]
+                queues = [Queue(name, connection=self.connection, serializer=self.serializer) for name in names] + list(self.queues)
+                result = self.queue_class.dequeue_any(
+                    queues, None if timeout is None else fair_queue.POLL_SECONDS, connection=self.connection,
+                    job_class=self.job_class, serializer=self.serializer, death_penalty_class=self.death_penalty_class,
+                )
+                if result is not None or timeout is None:
+                    return result
+            except DequeueTimeout:
+                continue
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                log.error("worker %s: Redis does not answer (%s); trying again in %.0f s", self.name, exc, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 30.0)
+
     def execute_job(self, job, queue):
         # As Django does around a request: never start a job on a connection that broke or
         # outlived CONN_MAX_AGE while the worker waited, and leave none in a broken state after it.
         close_old_connections()
         if self.arena_heartbeat:
             self.arena_heartbeat.state = f"busy: {job.description or job.id}"
+        owner = fair_queue.Owner.from_queue_name(queue.name)
+        estimate = _quietly(fair_queue.run_seconds, connection=self.connection, base=owner.base) if owner else None
+        if owner and estimate is not None:  # work in progress counts at once
+            _quietly(fair_queue.usage_charge, connection=self.connection, owner=owner, seconds=estimate)
+        started = time.monotonic()
         try:
             super().execute_job(job, queue)
         except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -266,6 +304,10 @@ class EvaluationWorker(SimpleWorker):
             close_old_connections()
             if self.arena_heartbeat:
                 self.arena_heartbeat.state = "idle"
+        if owner and estimate is not None:
+            elapsed = time.monotonic() - started
+            _quietly(fair_queue.usage_charge, connection=self.connection, owner=owner, seconds=elapsed - estimate)
+            _quietly(fair_queue.run_seconds_record, connection=self.connection, base=owner.base, seconds=elapsed)
         # A job whose run broke on the sandbox itself says little; a backend that no longer
         # answers says the next jobs would break too: stop taking them, let other workers.
         self.backend_problem = sandbox_backend_problem()
@@ -312,6 +354,15 @@ def worker_serve(*, queues: list[str], name: str, burst: bool = False, connectio
             pause = min(pause * 2, max_pause)
     finally:
         heartbeat.stop()
+
+
+def _quietly(function, **kwargs):
+    """Bookkeeping that must not stop a worker: its result, or ``None`` when Redis is away."""
+    try:
+        return function(**kwargs)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        log.info("%s skipped: %s", function.__name__, exc)
+        return None
 
 
 def _forget_stale_registration(worker: EvaluationWorker) -> None:
