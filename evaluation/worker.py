@@ -64,6 +64,10 @@ class SandboxUnavailable(RuntimeError):
     """The worker's sandbox backend does not work: it must not take jobs."""
 
 
+class WorkerBroken(RuntimeError):
+    """The work loop ended on an error that is no outage: a fresh process should take over."""
+
+
 # --------------------------------------------------------------------------- the sandbox backend
 
 
@@ -260,7 +264,7 @@ class EvaluationWorker(SimpleWorker):
         meanwhile is seen; a Redis outage is waited out with a growing pause, as RQ does.
         """
         from rq.queue import Queue
-        from rq.timeouts import DequeueTimeout
+        from rq.exceptions import DequeueTimeout
 
         self.set_state("idle")
         pause = 1.0
@@ -343,6 +347,10 @@ def worker_serve(*, queues: list[str], name: str, burst: bool = False, connectio
                 return worker.backend_problem
             if worker is not None and (worker.stop_asked or burst):
                 return None
+            if _services_answer(connection_factory):
+                # RQ ended its loop on an error of its own or ours while Redis and PostgreSQL
+                # answer: no outage to wait out. Exit, so the supervisor starts a fresh process.
+                raise WorkerBroken(f"worker {name}: the work loop stopped on an unexpected error (logged above)")
             if time.monotonic() - started > 60:
                 pause = 1.0  # it worked a while: this outage is a new one
             log.warning("worker %s: the work loop ended on an outage; starting it again in %.0f s", name, pause)
@@ -354,6 +362,18 @@ def worker_serve(*, queues: list[str], name: str, burst: bool = False, connectio
             pause = min(pause * 2, max_pause)
     finally:
         heartbeat.stop()
+
+
+def _services_answer(connection_factory: Callable) -> bool:
+    try:
+        connection_factory().ping()
+        close_old_connections()
+        connections["default"].ensure_connection()
+        return True
+    except Exception:  # noqa: BLE001 - either one away: an outage
+        return False
+    finally:
+        connections.close_all()
 
 
 def _quietly(function, **kwargs):

@@ -323,3 +323,77 @@ def _listening(port: int) -> bool:
 
 def json_of(text: str):
     return json.loads(text.strip().splitlines()[-1])
+
+
+def busy_workers(stack: Stack) -> dict[str, int]:
+    """Worker name → the submission it evaluates now, as RQ's registry of workers says."""
+    from redis import Redis
+    from rq import Worker
+
+    found = {}
+    with contextlib.suppress(Exception):
+        for worker in Worker.all(connection=Redis.from_url(stack.redis.url)):
+            job = worker.get_current_job()
+            if worker.name in stack.workers and job is not None and job.func_name.endswith("evaluate_submission"):
+                found[worker.name] = int(job.args[0])
+    return found
+
+
+class EngineProxy:
+    """A socket that forwards to the Docker engine until :meth:`cut`: an engine that goes away.
+
+    A worker pointed at it (``DOCKER_HOST=unix://…``) starts normally; after ``cut`` every call
+    it makes to the engine fails, as when the engine's host or daemon dies.
+    """
+
+    def __init__(self, base: Path, engine: str = "/var/run/docker.sock"):
+        self.path = base / f"engine-{uuid_hex()}.sock"
+        self.engine = engine
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.path))
+        self.listener.listen(64)
+        self.open: list[socket.socket] = []
+        self.cut_event = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    def _accept(self) -> None:
+        while not self.cut_event.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.engine)
+            self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, dest: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                dest.sendall(data)
+        with contextlib.suppress(OSError):
+            dest.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        self.cut_event.set()
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        for sock in self.open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def uuid_hex() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]

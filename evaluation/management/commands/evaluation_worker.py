@@ -20,7 +20,7 @@ class Command(BaseCommand):
         if not settings.REDIS_URL:
             raise CommandError("REDIS_URL is not set: without Redis the server evaluates in-process.")
         from evaluation.queue import redis_connection
-        from evaluation.worker import SandboxUnavailable, sandbox_leftovers_remove, worker_serve
+        from evaluation.worker import SandboxUnavailable, WorkerBroken, sandbox_leftovers_remove, worker_serve
 
         unknown = set(queues) - {"cpu", "gpu"}
         if unknown:
@@ -33,5 +33,7 @@ class Command(BaseCommand):
             problem = worker_serve(queues=queues, name=name, burst=burst, connection_factory=redis_connection)
         except SandboxUnavailable as exc:
             raise CommandError(str(exc), returncode=3) from exc
+        except WorkerBroken as exc:
+            raise CommandError(str(exc), returncode=1) from exc
         if problem:
             raise CommandError(f"Stopped taking jobs: the sandbox backend stopped working ({problem}).", returncode=3)
