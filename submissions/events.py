@@ -46,7 +46,9 @@ def _send(group: str, message: dict) -> None:
 
 def submission_changed(submission) -> None:
     payload = submission_payload(submission)
-    transaction.on_commit(lambda: _send(submission_group(submission.pk), {"type": "submission.status", "submission": payload}))
+    # Best effort after the commit (robust): a push that fails never fails the status change.
+    transaction.on_commit(lambda: _send(submission_group(submission.pk), {"type": "submission.status", "submission": payload}),
+                          robust=True)
 
 
 def leaderboard_changed(phase) -> None:
