@@ -341,6 +341,8 @@ def cmd_submission(args) -> int:
         ("File", f"{sub.get('original_filename')} ({_size(sub.get('size'))}, sha256 {sub.get('sha256')})"),
         ("Message", sub.get("description") or "-"),
         ("Status", sub["status"] + (f" ({sub['failure_class']})" if sub.get("failure_class") else "")),
+        ("Queue", None if sub.get("queue_position") is None else
+         f"{sub['queue_position']} job(s) before it; estimated start {sub.get('estimated_start')}"),
         ("Error", sub.get("error")),
         ("Selected", "yes (final submission)" if sub.get("selected") else "no"),
         ("Created", sub.get("created")),

@@ -24,8 +24,8 @@ What a worker survives, and what it refuses:
   and by the reaper once the process that owned it is gone; containers it left are removed by
   their owner label (:func:`sandbox_leftovers_remove`).
 - **Being alive is visible.** A heartbeat thread writes the worker's state every few seconds
-  (:data:`HEARTBEAT_SECONDS`) to Redis and calls the beats the pipeline registers (the current
-  attempt's heartbeat in the database), so the reaper tells a dead worker from a slow run.
+  (:data:`HEARTBEAT_SECONDS`) to Redis and renews the heartbeat of the attempt it runs in the
+  database (:mod:`evaluation.attempts`), so the reaper tells a dead worker from a slow run.
 """
 
 from __future__ import annotations
@@ -48,14 +48,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 
-from evaluation import fair_queue
+from evaluation import attempts, fair_queue
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
-# A heartbeat older than this is a dead worker's (or a frozen one's): several beats missed.
-HEARTBEAT_TIMEOUT_SECONDS = 20.0
-WORKER_KEY = "arena:worker:{name}"
+HEARTBEAT_SECONDS = 5.0  # three beats fit in attempts.HEARTBEAT_TIMEOUT
+WORKER_KEY = attempts.WORKER_KEY
 OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, DatabaseError)
 OWNER_FILE = "owner"
 
@@ -74,25 +72,28 @@ class WorkerBroken(RuntimeError):
 def sandbox_backend_problem() -> str | None:
     """What keeps the configured sandbox backend from running a submission now; ``None`` if nothing."""
     import sandbox
-    from sandbox.runner import _backend
+    from sandbox.docker_backend import client_from_env
+    from sandbox.process_backend import ProcessBackend
 
     image = settings.ARENA_RUNTIME_IMAGE
     name = settings.ARENA_SANDBOX_BACKEND
     if not name:
         return None if sandbox.available_backends(image) else "neither a Docker engine nor the process backend works here"
     if name == "docker":
-        backend = _backend("docker")
         try:
-            backend.client.ping()
+            client = client_from_env(timeout=10)
+            client.ping()
         except Exception as exc:  # noqa: BLE001 - any failure means: no engine
             return f"no Docker engine answers ({os.environ.get('DOCKER_HOST') or 'the default socket'}): {exc}"
         try:
-            backend.client.images.get(image)
+            client.images.get(image)
         except Exception as exc:  # noqa: BLE001
             return f"the Docker engine has no runtime image {image} ({exc}); build it with sandbox/runtime/build"
+        finally:
+            client.close()
         return None
     if name == "process":
-        return None if _backend("process").available() else "the process backend finds neither bubblewrap nor unshare"
+        return None if ProcessBackend().available() else "the process backend finds neither bubblewrap nor unshare"
     return f"unknown sandbox backend {name!r} (ARENA_SANDBOX_BACKEND: expected docker or process)"
 
 
@@ -175,20 +176,6 @@ def _safe(name: str) -> str:
 
 # --------------------------------------------------------------------------- heartbeat
 
-_beats: list[Callable[[], None]] = []
-
-
-def heartbeat_register(beat: Callable[[], None]) -> Callable[[], None]:
-    """Have ``beat`` called with every heartbeat of this process (e.g. the current attempt's)."""
-    _beats.append(beat)
-    return beat
-
-
-def heartbeat_unregister(beat: Callable[[], None]) -> None:
-    if beat in _beats:
-        _beats.remove(beat)
-
-
 class Heartbeat(threading.Thread):
     """Every :data:`HEARTBEAT_SECONDS`: the worker's state to Redis, then every registered beat.
 
@@ -196,9 +183,10 @@ class Heartbeat(threading.Thread):
     never stops for it.
     """
 
-    def __init__(self, *, name: str, connection):
+    def __init__(self, *, name: str, connection, queues: list[str]):
         super().__init__(name="arena-heartbeat", daemon=True)
         self.worker_name = name
+        self.queues = list(queues)
         self.connection = connection
         self.state = "starting"
         self.stop_event = threading.Event()
@@ -210,29 +198,21 @@ class Heartbeat(threading.Thread):
         while not self.stop_event.is_set():
             try:
                 self.connection.set(WORKER_KEY.format(name=self.worker_name),
-                                    json.dumps({"owner": owner, "state": self.state, "at": time.time()}),
-                                    ex=int(HEARTBEAT_TIMEOUT_SECONDS * 2))
+                                    json.dumps({"owner": owner, "state": self.state, "queues": self.queues, "at": time.time()}),
+                                    ex=int(attempts.HEARTBEAT_TIMEOUT.total_seconds()))
             except Exception as exc:  # noqa: BLE001 - Redis away: the next beat tries again
                 log.debug("heartbeat to Redis failed: %s", exc)
-            for beat in list(_beats):
-                try:
-                    beat()
-                except Exception as exc:  # noqa: BLE001 - PostgreSQL away: the next beat tries again
-                    log.debug("heartbeat %s failed: %s", beat, exc)
-                finally:
-                    close_old_connections()
+            try:
+                attempts.beats_run()
+            except Exception as exc:  # noqa: BLE001 - PostgreSQL away: the next beat tries again
+                log.debug("attempt heartbeat failed: %s", exc)
+            finally:
+                close_old_connections()
             self.stop_event.wait(HEARTBEAT_SECONDS)
 
     def stop(self) -> None:
         self.stop_event.set()
 
-
-def worker_alive(*, connection, name: str) -> bool | None:
-    """Whether worker ``name`` beat recently; ``None`` when Redis cannot say."""
-    try:
-        return bool(connection.exists(WORKER_KEY.format(name=name)))
-    except Exception:  # noqa: BLE001
-        return None
 
 
 # --------------------------------------------------------------------------- the worker
@@ -263,8 +243,8 @@ class EvaluationWorker(SimpleWorker):
         The order is recomputed every ``POLL_SECONDS`` while waiting, so a queue that appears
         meanwhile is seen; a Redis outage is waited out with a growing pause, as RQ does.
         """
-        from rq.queue import Queue
         from rq.exceptions import DequeueTimeout
+        from rq.queue import Queue
 
         self.set_state("idle")
         pause = 1.0
@@ -329,7 +309,8 @@ def worker_serve(*, queues: list[str], name: str, burst: bool = False, connectio
     """
     sandbox_backend_require()
     worker_scratch_open(name=name)
-    heartbeat = Heartbeat(name=name, connection=connection_factory())
+    attempts.worker_identity_set(name)
+    heartbeat = Heartbeat(name=name, connection=connection_factory(), queues=queues)
     heartbeat.start()
     pause = 1.0
     try:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from competitions.leaderboards.selectors import task_metrics, team_history
 from competitions.views import competition_context, phase_choose
 from config.api_errors import ApiError
+from evaluation.waiting import queue_position
 
 from . import selectors, services
 from .events import submission_payload
@@ -108,5 +109,5 @@ def submission_detail(request, submission_id: int):
     ]
     runs = [{"run": run, "logs_visible": organizer or run.logs_visible_to_team} for run in submission.runs.all()]
     context.update(tab="submissions", submission=submission, score_rows=score_rows, private_ok=private_ok, runs=runs,
-                   organizer_view=organizer, payload=submission_payload(submission))
+                   organizer_view=organizer, payload=submission_payload(submission), queue=queue_position(submission=submission))
     return render(request, "submissions/detail.html", context)

@@ -48,12 +48,31 @@ class SubmissionOut(serializers.ModelSerializer):
     failure_class = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     runs = serializers.SerializerMethodField()
+    queue_position = serializers.SerializerMethodField(
+        help_text="While queued: how many jobs the workers take before this one (fair order); null otherwise.")
+    estimated_start = serializers.SerializerMethodField(help_text="While queued: when it should start (an estimate).")
 
     class Meta:
         model = Submission
         fields = ["id", "competition", "phase", "team", "status", "role", "task", "kind", "description",
                   "original_filename", "sha256", "size", "selected", "is_baseline", "public_scores", "private_scores",
-                  "failure_class", "error", "created", "started", "finished", "runs"]
+                  "failure_class", "error", "created", "started", "finished", "queue_position", "estimated_start", "runs"]
+
+    def _queue(self, sub: Submission):
+        from evaluation.waiting import queue_position
+
+        cache = self.context.setdefault("queue_positions", {})
+        if sub.pk not in cache:
+            cache[sub.pk] = queue_position(submission=sub)
+        return cache[sub.pk]
+
+    def get_queue_position(self, sub: Submission) -> int | None:
+        position = self._queue(sub)
+        return position.ahead if position else None
+
+    def get_estimated_start(self, sub: Submission) -> str | None:
+        position = self._queue(sub)
+        return position.estimated_start.isoformat().replace("+00:00", "Z") if position else None
 
     def get_team(self, sub: Submission):
         return sub.baseline_name if sub.is_baseline else (sub.team.name if sub.team else None)
