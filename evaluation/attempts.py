@@ -7,7 +7,8 @@ and the ``worker`` that runs it. What follows from that:
 
 - every status write of an attempt names it (``submission.attempt_id`` travels with the
   instance the attempt holds; :func:`submissions.services.submission_set_status` writes only
-  where it still matches), so a late write from an attempt that was given up changes nothing;
+  where it still matches and raises ``StatusWriteRefused`` otherwise), so a late write from an
+  attempt that was given up changes nothing;
 - a finished, failed or cancelled submission is never written by an attempt again, so it goes
   back to the queue only by an organizer's rerun;
 - an attempt is **dead** when its heartbeat is older than :data:`HEARTBEAT_TIMEOUT` and its
@@ -38,10 +39,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_TIMEOUT = dt.timedelta(seconds=15)
 WORKER_KEY = "arena:worker:{name}"  # written by the worker's heartbeat thread (evaluation.worker)
-
-
-class AttemptSuperseded(Exception):
-    """A write from an attempt that is no longer the submission's current one: nothing changed."""
 
 
 # --------------------------------------------------------------------------- this process's beats

@@ -151,8 +151,8 @@ def _waiting(*, connection, base: str) -> list[_Waiting]:
         heads[name] = head.decode() if isinstance(head, bytes) else head
     if heads:
         with connection.pipeline() as pipe:
-            for name in heads:
-                pipe.hget(f"rq:job:{heads[name]}", "enqueued_at")
+            for head in heads.values():
+                pipe.hget(f"rq:job:{head}", "enqueued_at")
             for item, stamp in zip([w for w in waiting if w.name in heads], pipe.execute()):
                 item.oldest = _epoch(stamp)
     return waiting
@@ -165,7 +165,9 @@ def _epoch(stamp) -> float:
 
     text = stamp.decode() if isinstance(stamp, bytes) else stamp
     try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=dt.timezone.utc).timestamp()
+        moment = dt.datetime.fromisoformat(text)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
+        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
     except ValueError:
         return time.time()
 

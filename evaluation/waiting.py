@@ -73,4 +73,4 @@ def queue_position(*, submission: Submission) -> QueuePosition | None:
     if position is None:
         return None
     return QueuePosition(ahead=position.ahead,
-                         estimated_start=dt.datetime.fromtimestamp(position.estimated_start, dt.timezone.utc))
+                         estimated_start=dt.datetime.fromtimestamp(position.estimated_start, dt.UTC))

@@ -8,7 +8,14 @@ import uuid
 import pytest
 
 from evaluation import fair_queue
-from evaluation.fair_queue import Owner, fair_enqueue, owner_for, position_of, queues_in_order, usage_charge
+from evaluation.fair_queue import (
+    Owner,
+    fair_enqueue,
+    owner_for,
+    position_of,
+    queues_in_order,
+    usage_charge,
+)
 
 
 @pytest.fixture

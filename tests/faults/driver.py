@@ -18,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import io
+import itertools
 import time
 import uuid
 import zipfile
@@ -222,7 +223,7 @@ print(json.dumps([s.pk for s in Submission.objects.filter(pk__in={ids!r}) if s.c
     run_twice, duplicates = [], []
     for pk, found in runs.items():
         sandboxed = sorted((r for r in found if r[3] != "infrastructure" and r[2] is not None), key=lambda r: r[1])
-        if any(a[0] == b[0] and b[1] < a[2] for a, b in zip(sandboxed, sandboxed[1:])):
+        if any(a[0] == b[0] and b[1] < a[2] for a, b in itertools.pairwise(sandboxed)):
             run_twice.append(pk)
         if sum(1 for r in found if r[0] == "evaluation" and not r[3]) > 1 or \
                 sum(1 for change in history.get(pk, []) if change[1] == "finished") > 1:
@@ -242,4 +243,4 @@ def first_change_after(history: dict, moment: float, *, to: str, among: set[int]
 
 
 def utc(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(epoch, dt.UTC)

@@ -12,7 +12,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.driver import Batch, Verdict, competition_create, first_change_after, verdict
+from tests.faults.driver import (
+    Batch,
+    Verdict,
+    competition_create,
+    first_change_after,
+    verdict,
+)
 from tests.faults.stack import EngineProxy, Stack, busy_workers, wait_for
 
 SETTLE = 100.0  # seconds a batch may take to settle after the last fault before what is left counts as stuck

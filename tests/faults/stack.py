@@ -188,7 +188,7 @@ class Stack:
         """Run Django code against the stack (set-up and the quota's view of things); its stdout."""
         script = "import django; django.setup()\n" + code
         done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=self.env(), capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
         if done.returncode:
             raise RuntimeError(f"stack script failed:\n{done.stderr[-3000:]}")
         return done.stdout
@@ -204,12 +204,12 @@ class Stack:
             conn.execute(STATUS_LOG_SQL)
             conn.execute(f"ALTER SEQUENCE submissions_submission_id_seq RESTART WITH {random.randint(10**8, 9 * 10**8)}")
         for port in self.web_ports:
-            self.web.append(subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-                cwd=ROOT, env=self.env(), stdout=open(self.base / f"web-{port}.log", "ab"), stderr=subprocess.STDOUT,
-            ))
-        for port in self.web_ports:
-            wait_for(lambda: _listening(port), timeout=60, what=f"daphne on port {port}")
+            with open(self.base / f"web-{port}.log", "ab") as log:  # the child keeps its own copy
+                self.web.append(subprocess.Popen(
+                    [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                    cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                ))
+        wait_for(lambda: all(_listening(port) for port in self.web_ports), timeout=60, what="daphne listening")
         self._reaper = threading.Thread(target=self._reap_loop, name="faults-reaper", daemon=True)
         self._reaper.start()
 
@@ -238,7 +238,7 @@ class Stack:
         if self.redis.proc is None:
             self.redis.start()
         if subprocess.run([str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.postgres.port)],
-                          capture_output=True).returncode:
+                          capture_output=True, check=False).returncode:
             self.postgres.start()
         from redis import Redis
 
@@ -257,11 +257,11 @@ class Stack:
     def worker_start(self, *, name: str | None = None, wait: bool = True, **env: str) -> str:
         self._counter += 1
         name = name or f"faults-{os.getpid()}-{self._counter}"
-        log = open(self.base / f"{name}.log", "ab")
-        self.workers[name] = subprocess.Popen(
-            [sys.executable, "manage.py", "evaluation_worker", "cpu", "--name", name],
-            cwd=ROOT, env=self.env(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        with open(self.base / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            self.workers[name] = subprocess.Popen(
+                [sys.executable, "manage.py", "evaluation_worker", "cpu", "--name", name],
+                cwd=ROOT, env=self.env(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         if wait:
             wait_for(lambda: self.worker_idle(name), timeout=90, what=f"worker {name} waiting for work")
         return name

@@ -20,7 +20,12 @@ class Command(BaseCommand):
         if not settings.REDIS_URL:
             raise CommandError("REDIS_URL is not set: without Redis the server evaluates in-process.")
         from evaluation.queue import redis_connection
-        from evaluation.worker import SandboxUnavailable, WorkerBroken, sandbox_leftovers_remove, worker_serve
+        from evaluation.worker import (
+            SandboxUnavailable,
+            WorkerBroken,
+            sandbox_leftovers_remove,
+            worker_serve,
+        )
 
         unknown = set(queues) - {"cpu", "gpu"}
         if unknown:
