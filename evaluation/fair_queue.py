@@ -167,7 +167,6 @@ def _epoch(stamp) -> float:
     try:
         moment = dt.datetime.fromisoformat(text)
         return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
-        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
     except ValueError:
         return time.time()
 
