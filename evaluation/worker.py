@@ -209,9 +209,11 @@ class Heartbeat(threading.Thread):
             finally:
                 close_old_connections()
             self.stop_event.wait(HEARTBEAT_SECONDS)
+        connections.close_all()  # this thread's own
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.join(timeout=10)
 
 
 
@@ -308,7 +310,8 @@ def worker_serve(*, queues: list[str], name: str, burst: bool = False, connectio
     made the worker stop taking jobs.
     """
     sandbox_backend_require()
-    worker_scratch_open(name=name)
+    temporary = tempfile.tempdir
+    scratch = worker_scratch_open(name=name)
     attempts.worker_identity_set(name)
     heartbeat = Heartbeat(name=name, connection=connection_factory(), queues=queues)
     heartbeat.start()
@@ -343,6 +346,11 @@ def worker_serve(*, queues: list[str], name: str, burst: bool = False, connectio
             pause = min(pause * 2, max_pause)
     finally:
         heartbeat.stop()
+        # A clean stop leaves nothing behind (a killed worker's scratch goes at the next start
+        # or with the reaper).
+        attempts.worker_identity_set("")
+        tempfile.tempdir = temporary
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _services_answer(connection_factory: Callable) -> bool:
