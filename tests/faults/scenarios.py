@@ -53,13 +53,18 @@ def _kill_busy(stack: Stack, *, count: int) -> dict[str, int]:
     return victims
 
 
+def _killed(stack: Stack, *, count: int) -> tuple[dict[str, int], float]:
+    """As :func:`_kill_busy`, with the moment of the kill (epoch)."""
+    victims = _kill_busy(stack, count=count)
+    return victims, time.time()
+
+
 def worker_kill_one(stack: Stack, tmp: Path, *, size: int = 4, sleep: float = 4.0, workers: int = 2) -> Outcome:
     batch = Batch(stack, competition_create(stack, tmp))
     for _ in range(workers):
         stack.worker_start()
     _split(batch, size, sleep=sleep)
-    killed_at = time.time()
-    victims = _kill_busy(stack, count=1)
+    victims, killed_at = _killed(stack, count=1)
     _settle(batch, size)
     result = verdict(batch)
     again = first_change_after(result.history, killed_at, to="running", among=set(victims.values()))
@@ -71,8 +76,7 @@ def worker_kill_all(stack: Stack, tmp: Path, *, size: int = 4, sleep: float = 4.
     for _ in range(workers):
         stack.worker_start()
     _split(batch, size, sleep=sleep)
-    killed_at = time.time()
-    victims = _kill_busy(stack, count=workers)
+    victims, killed_at = _killed(stack, count=workers)
     for _ in range(workers):  # the supervisor starts them again
         stack.worker_start(wait=False)
     _settle(batch, size)
