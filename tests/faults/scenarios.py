@@ -2,8 +2,9 @@
 
 The tests in this folder run them with small batches and assert; ``benchmarks/faults.py``
 runs them with batches of 40 and prints the table. Each returns an :class:`Outcome`: the
-verdict on every submission and the recovery time (from the fault until the work it
-interrupted ran again), where the fault has one.
+verdict on every submission and the recovery time, where the fault has one: from a worker's
+kill until its submission was queued again; from a service's return (or the engine's loss, or a
+container's kill) until a submission next started.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def worker_kill_one(stack: Stack, tmp: Path, *, size: int = 4, sleep: float = 4.
     victims, killed_at = _killed(stack, count=1)
     _settle(batch, size)
     result = verdict(batch)
-    again = first_change_after(result.history, killed_at, to="running", among=set(victims.values()))
+    again = first_change_after(result.history, killed_at, to="queued", among=set(victims.values()))  # requeued
     return Outcome("worker kill -9 (one)", result, again and again - killed_at, {"victims": victims, "batch": batch})
 
 
@@ -81,7 +82,7 @@ def worker_kill_all(stack: Stack, tmp: Path, *, size: int = 4, sleep: float = 4.
         stack.worker_start(wait=False)
     _settle(batch, size)
     result = verdict(batch)
-    again = first_change_after(result.history, killed_at, to="running", among=set(victims.values()))
+    again = first_change_after(result.history, killed_at, to="queued", among=set(victims.values()))  # requeued
     return Outcome("worker kill -9 (all)", result, again and again - killed_at, {"victims": victims})
 
 
