@@ -4,7 +4,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: demo test serve runtime-image clean
+.PHONY: demo test lint serve runtime-image clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ serve: $(VENV)/.installed
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set (CI sets both).
 test: $(VENV)/.installed-test
 	$(BIN)/pytest
+
+# Style and types: ruff (pyflakes, pycodestyle, bugbear, isort, Django rules, complexity) and mypy
+# with the Django and DRF stubs, both configured in pyproject.toml. CI runs it before the tests.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 runtime-image:
 	sandbox/runtime/build

@@ -290,7 +290,7 @@ def measure_push(*, port: int, watchers: int, changes: int, client_processes: in
 
     from competitions.models import Competition, Team
     from evaluation.services import scores_save
-    from evaluation.tasks.base import ScoreValue
+    from evaluation.task_types.base import ScoreValue
     from submissions.models import Submission
 
     ready, results, go = mp.Queue(), mp.Queue(), mp.Event()

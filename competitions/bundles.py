@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from evaluation.tasks import TASK_TYPES, get_task
+from evaluation.task_types import TASK_TYPES, get_task
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 COLUMN_TYPES = ("numeric", "categorical", "date")
@@ -56,7 +56,9 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
-class MetricSpecB:
+class BundleMetric:
+    """A metric as a bundle's manifest declares it (the task type's own is a ``MetricSpec``)."""
+
     task: str
     key: str
     label: str
@@ -90,7 +92,7 @@ class BundleSpec:
     schema: dict[str, Any]
     data: list[DataSpec] = field(default_factory=list)
     phases: list[PhaseSpec] = field(default_factory=list)
-    metrics: list[MetricSpecB] = field(default_factory=list)
+    metrics: list[BundleMetric] = field(default_factory=list)
     baselines: list[BaselineSpec] = field(default_factory=list)
     starting_kit: str | None = None
 
@@ -410,7 +412,7 @@ def _check_phases(c: _Checker, raw: Any) -> list[PhaseSpec]:
     return phases
 
 
-def _check_metrics(c: _Checker, raw: Any, tasks: list[str]) -> list[MetricSpecB]:
+def _check_metrics(c: _Checker, raw: Any, tasks: list[str]) -> list[BundleMetric]:
     """Organizer metrics override the task's defaults by key; unknown keys are mistakes."""
     overrides: dict[tuple[str, str], dict] = {}
     for i, item in enumerate(c.listing(raw, "metrics")):
@@ -434,7 +436,7 @@ def _check_metrics(c: _Checker, raw: Any, tasks: list[str]) -> list[MetricSpecB]
             c.boolean(item, "primary", path, default=False)
         overrides[(task, key)] = item
 
-    metrics: list[MetricSpecB] = []
+    metrics: list[BundleMetric] = []
     for task in tasks:
         defaults = get_task(task).metrics
         task_overrides = {k: v for (t, k), v in overrides.items() if t == task}
@@ -442,7 +444,7 @@ def _check_metrics(c: _Checker, raw: Any, tasks: list[str]) -> list[MetricSpecB]
         for spec in defaults:
             o = task_overrides.get(spec.key, {})
             metrics.append(
-                MetricSpecB(
+                BundleMetric(
                     task=task,
                     key=spec.key,
                     label=o.get("label") or spec.label,

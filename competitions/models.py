@@ -48,7 +48,7 @@ class Competition(models.Model):
 
     def task_for_role(self, role: str) -> list[str]:
         """Task types a submission of ``role`` may target."""
-        from evaluation.tasks import get_task
+        from evaluation.task_types import get_task
 
         tasks = [self.task, *self.attack_tasks]
         return [t for t in tasks if get_task(t).role == role]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from .models import Competition, Phase, Team, TeamMembership
 
@@ -81,12 +82,13 @@ def can_create_competitions(*, user) -> bool:
     return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("competitions.add_competition")))
 
 
-def phase_get(*, competition, name: str | None) -> Phase:
-    return phase_pick(phases=list(competition.phases.all()), slug=competition.slug, name=name)
+def phase_choose(*, competition, name: str | None) -> Phase:
+    """The competition's phase called ``name``, or by default (``None``) the latest open one (else the latest)."""
+    return phase_choose_among(phases=list(competition.phases.all()), slug=competition.slug, name=name)
 
 
-def phase_pick(*, phases: list[Phase], slug: str, name: str | None) -> Phase:
-    """The phase called ``name``, or by default the latest open one (else the latest)."""
+def phase_choose_among(*, phases: list[Phase], slug: str, name: str | None) -> Phase:
+    """:func:`phase_choose` over phases already read (``slug`` names the competition in the error)."""
     if not phases:
         raise Http404(f"Competition '{slug}' has no phases.")
     if name is None:
@@ -96,3 +98,14 @@ def phase_pick(*, phases: list[Phase], slug: str, name: str | None) -> Phase:
         if phase.name == name:
             return phase
     raise Http404(f"Competition '{slug}' has no phase {name!r} (it has: {', '.join(p.name for p in phases)}).")
+
+
+def phase_open_latest(*, competition, at=None) -> Phase | None:
+    """The latest phase open for submissions at ``at`` (now by default); ``None`` when none is open.
+
+    Unlike :func:`phase_choose` it never falls back to a closed phase: it answers where a
+    submission would go.
+    """
+    at = at or timezone.now()
+    open_phases = [p for p in competition.phases.all() if p.is_open(at)]
+    return open_phases[-1] if open_phases else None

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.api_errors import ApiError
+from config.formats import iso
 from sandbox import archive
 
 from . import filestore
@@ -73,8 +74,8 @@ def competition_import(*, path: Path, user=None, replace: bool = False) -> Compe
 
 def _check_task_data(spec: BundleSpec) -> None:
     """Let each task type check that the organizer's files can serve it."""
-    from evaluation.tasks import get_task
-    from evaluation.tasks.base import Schema, TaskData, TaskDataInvalid
+    from evaluation.task_types import get_task
+    from evaluation.task_types.base import Schema, TaskData, TaskDataInvalid
 
     data = TaskData(
         files={d.name: spec.root / d.file for d in spec.data},
@@ -149,10 +150,10 @@ def _create_from_spec(spec: BundleSpec, *, stored: list[str]) -> Competition:
 
 def _arena_metrics_create(competition: Competition, spec: BundleSpec) -> None:
     """Arena competitions also rank by the scores attacks and defenses earn against each other
-    (defined in :mod:`evaluation.arena`): add their metric rows after the bundle's own."""
+    (defined in :mod:`evaluation.arena.metric_rows`): add their metric rows after the bundle's own."""
     if not spec.attack_tasks:
         return
-    from evaluation.arena import arena_metric_specs
+    from evaluation.arena.metric_rows import arena_metric_specs
 
     primaries = {
         task: next((m.key, m.label) for m in spec.metrics if m.task == task and m.primary) for task in spec.attack_tasks
@@ -167,7 +168,7 @@ def _arena_metrics_create(competition: Competition, spec: BundleSpec) -> None:
 def _arena_metric_keys(competition: Competition) -> set[tuple[str, str]]:
     if not competition.attack_tasks:
         return set()
-    from evaluation.arena import arena_metric_specs
+    from evaluation.arena.metric_rows import arena_metric_specs
 
     primaries = {task: ("", "") for task in competition.attack_tasks}
     return {(m.task, m.key) for m in arena_metric_specs(defense_task=competition.task, attack_primaries=primaries)}
@@ -196,7 +197,7 @@ def competition_export(*, competition: Competition, dest: Path) -> Path:
     phases = []
     for p in competition.phases.all():
         phases.append({
-            "name": p.name, "start": _iso(p.start), "end": _iso(p.end) if p.end else None,
+            "name": p.name, "start": iso(p.start), "end": iso(p.end) if p.end else None,
             "max_submissions_per_day": p.max_submissions_per_day, "max_submissions_total": p.max_submissions_total,
             "max_final_selections": p.max_final_selections, "max_team_size": p.max_team_size,
             "public_fraction": p.public_fraction, "check_run": p.check_run, "limits": p.limits,
@@ -233,10 +234,6 @@ def competition_export(*, competition: Competition, dest: Path) -> Path:
     manifest = {k: v for k, v in manifest.items() if v is not None}
     (dest / "competition.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return dest
-
-
-def _iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def competition_delete(*, competition: Competition) -> None:

@@ -24,8 +24,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.api_errors import ApiError
+from evaluation import identifiability
 from evaluation import selectors as arena_selectors
-from evaluation.tasks import get_task
+from evaluation.task_types import get_task
 from submissions import selectors as submission_selectors
 from submissions import services as submission_services
 from submissions.models import Score, Submission
@@ -41,15 +42,9 @@ from .leaderboards.selectors import (
     private_visible_to,
     score_history,
 )
-from .models import Dataset, Phase, StartingKit
-
+from .models import Dataset, StartingKit
 
 # --------------------------------------------------------------------------- helpers
-
-
-def phase_choose(*, competition, name: str | None) -> Phase:
-    """The named phase, or the latest open one, or the last one; an empty name picks the default."""
-    return selectors.phase_get(competition=competition, name=name or None)
 
 
 def competition_context(request, slug: str) -> dict:
@@ -121,7 +116,7 @@ def competition_detail(request, slug: str):
 def competition_leaderboard(request, slug: str):
     context = competition_context(request, slug)
     competition = context["competition"]
-    phase = phase_choose(competition=competition, name=request.GET.get("phase"))
+    phase = selectors.phase_choose(competition=competition, name=request.GET.get("phase") or None)
     task = _task_choose(competition, request.GET.get("task"))
     organizer = context["is_organizer"]
     public = leaderboard_snapshot(phase=phase, split=Score.PUBLIC, task=task)
@@ -153,7 +148,7 @@ def competition_leaderboard(request, slug: str):
         pareto=pareto,
         defense_board=role == Submission.DEFENSE,
         matrix=matrix,
-        matrix_bands=arena_selectors.risk_bands(),
+        matrix_bands=identifiability.risk_bands(),
         page_data={
             "slug": competition.slug,
             "phase": phase.name,
@@ -177,7 +172,7 @@ def competition_leaderboard(request, slug: str):
 
 def competition_leaderboard_csv(request, slug: str):
     competition = selectors.competition_get(slug=slug, user=request.user)
-    phase = phase_choose(competition=competition, name=request.GET.get("phase"))
+    phase = selectors.phase_choose(competition=competition, name=request.GET.get("phase") or None)
     task = _task_choose(competition, request.GET.get("task"))
     split = request.GET.get("split", Score.PUBLIC)
     if split not in (Score.PUBLIC, Score.PRIVATE):
@@ -196,7 +191,7 @@ def competition_leaderboard_csv(request, slug: str):
 def competition_scenario(request, slug: str):
     context = competition_context(request, slug)
     competition = context["competition"]
-    phase = phase_choose(competition=competition, name=request.GET.get("phase"))
+    phase = selectors.phase_choose(competition=competition, name=request.GET.get("phase") or None)
     boards = [leaderboard_snapshot(phase=phase, split=Score.PUBLIC, task=t) for t in board_tasks(competition=competition)]
     context.update(tab="scenario", phase=phase, stories=explain.baseline_stories(competition=competition, boards=boards))
     return render(request, "competitions/scenario.html", context)
@@ -324,7 +319,7 @@ def organize_action(request, slug: str):
     action = request.POST.get("action")
     try:
         if action == "reveal":
-            phase = phase_choose(competition=competition, name=request.POST.get("phase") or None)
+            phase = selectors.phase_choose(competition=competition, name=request.POST.get("phase") or None)
             services.phase_reveal(phase=phase)
             messages.success(request, f"The private leaderboard of {phase.name} is now public.")
         elif action in ("publish", "unpublish"):

@@ -14,7 +14,7 @@ from competitions import selectors as competition_selectors
 from config.api_errors import ApiError
 from submissions.models import Score
 
-from . import selectors
+from . import identifiability, selectors
 
 
 class SubmissionReportView(APIView):
@@ -32,12 +32,12 @@ class SubmissionReportView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, submission_id: int):
-        defense, reader = selectors.report_defense_get(submission_id=submission_id, user=request.user)
+        defense, reader = identifiability.report_defense_get(submission_id=submission_id, user=request.user)
         split = request.query_params.get("split", Score.PUBLIC)
         if split not in (Score.PUBLIC, Score.PRIVATE):
             raise ApiError(f"split: expected public or private, got {split!r}.")
-        selectors.report_split_allowed(defense=defense, split=split, reader=reader)
-        return Response(selectors.identifiability_report(defense=defense, split=split))
+        identifiability.report_split_allowed(defense=defense, split=split, reader=reader)
+        return Response(identifiability.identifiability_report(defense=defense, split=split))
 
 
 class ArenaMatrixView(APIView):
@@ -60,7 +60,7 @@ class ArenaMatrixView(APIView):
         competition = competition_selectors.competition_get(slug=slug, user=request.user)
         if not competition.is_arena:
             raise Http404(f"Competition '{slug}' is not an arena: it pairs no attack tasks with its defenses.")
-        phase = competition_selectors.phase_get(competition=competition, name=request.query_params.get("phase"))
+        phase = competition_selectors.phase_choose(competition=competition, name=request.query_params.get("phase"))
         split = request.query_params.get("split", Score.PUBLIC)
         if split not in (Score.PUBLIC, Score.PRIVATE):
             raise ApiError(f"split: expected public or private, got {split!r}.")

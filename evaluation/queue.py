@@ -1,6 +1,8 @@
 """Where evaluation jobs go: RQ queues in production, an in-process thread in the embedded default.
 
-Both run the same function, :func:`evaluation.jobs.evaluate_submission`. The RQ job
+Every mode (inline, thread, rq) runs a job by its dotted path, such as
+:data:`SUBMISSION_JOB` (:func:`evaluation.jobs.evaluate_submission`), so this module imports
+no job and no service: it stays below everything that queues. The RQ job
 timeout is the phase's wall-time limit (twice: a check run and the real run) plus a
 margin, so RQ only kills a job the sandbox should already have stopped.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue as stdlib_queue
 import threading
+from importlib import import_module
 
 from django.conf import settings
 
@@ -17,6 +20,7 @@ log = logging.getLogger(__name__)
 
 CPU_QUEUE = "cpu"
 GPU_QUEUE = "gpu"
+SUBMISSION_JOB = "evaluation.jobs.evaluate_submission"
 
 
 def redis_connection():
@@ -46,18 +50,16 @@ def evaluation_enqueue(*, submission_id: int) -> None:
     if mode == "manual":
         return
     if mode == "inline":
-        from . import jobs
-
-        jobs.evaluate_submission(submission_id)
+        _call(SUBMISSION_JOB, (submission_id,))
         return
     if mode == "thread":
-        _embedded_worker().put(("submission", submission_id))
+        _embedded_worker().put((SUBMISSION_JOB, (submission_id,)))
         return
     from submissions.models import Submission
 
     phase = Submission.objects.select_related("phase").get(pk=submission_id).phase
     rq_queue(queue_name(phase=phase)).enqueue(
-        "evaluation.jobs.evaluate_submission",
+        SUBMISSION_JOB,
         submission_id,
         job_timeout=job_timeout(phase=phase),
         failure_ttl=7 * 24 * 3600,
@@ -80,7 +82,7 @@ def submissions_with_jobs() -> set[int] | None:
         queue = rq_queue(name)
         ids = list(queue.get_job_ids()) + list(StartedJobRegistry(queue=queue).get_job_ids())
         for job in Job.fetch_many(ids, connection=connection):
-            if job is not None and job.func_name == "evaluation.jobs.evaluate_submission" and job.args:
+            if job is not None and job.func_name == SUBMISSION_JOB and job.args:
                 found.add(int(job.args[0]))
     return found
 
@@ -94,14 +96,13 @@ def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None) ->
         _call(function, args)
         return
     if mode == "thread":
-        _embedded_worker().put(("call", function, args))
+        _embedded_worker().put((function, args))
         return
     rq_queue(queue_name(phase=phase)).enqueue(function, *args, job_timeout=job_timeout(phase=phase), job_id=key)
 
 
 def _call(function: str, args: tuple) -> None:
-    from importlib import import_module
-
+    """Run the job at dotted path ``function`` in this process, as an RQ worker would."""
     module, _, name = function.rpartition(".")
     getattr(import_module(module), name)(*args)
 
@@ -120,16 +121,11 @@ class _EmbeddedWorker:
     def _loop(self) -> None:
         from django.db import close_old_connections
 
-        from . import jobs
-
         while True:
             job = self.jobs.get()
             close_old_connections()
             try:
-                if job[0] == "submission":
-                    jobs.evaluate_submission(job[1])
-                else:
-                    _call(job[1], job[2])
+                _call(*job)
             except Exception:
                 log.exception("evaluation job %s failed", job)
             finally:
@@ -160,7 +156,7 @@ def embedded_worker_start() -> None:
 
     worker = _embedded_worker()
     for pk in Submission.objects.filter(status__in=[Submission.QUEUED, Submission.RUNNING, Submission.SCORING]).order_by("created").values_list("pk", flat=True):
-        worker.put(("submission", pk))
+        worker.put((SUBMISSION_JOB, (pk,)))
 
 
 def embedded_worker_wait() -> None:

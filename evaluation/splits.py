@@ -22,7 +22,7 @@ import hmac
 import numpy as np
 import pandas as pd
 
-from evaluation.tasks.base import SplitAssigner
+from evaluation.task_types.base import SplitAssigner
 
 PUBLIC = "public"
 PRIVATE = "private"

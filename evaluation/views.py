@@ -14,16 +14,16 @@ from django.urls import reverse
 from competitions.views import competition_context
 from submissions.models import Score
 
-from . import selectors
+from . import identifiability, selectors
 
 
 def submission_report(request, submission_id: int):
-    """A finished defense's report, readable as ``selectors.report_defense_get`` says.
+    """A finished defense's report, readable as ``identifiability.report_defense_get`` says.
 
     ``?split=private`` shows to the defense's team once the phase's private leaderboard is
     visible (organizers: always); otherwise the page says why with 403 and shows no value.
     """
-    defense, reader = selectors.report_defense_get(submission_id=submission_id, user=request.user)
+    defense, reader = identifiability.report_defense_get(submission_id=submission_id, user=request.user)
     split = request.GET.get("split", Score.PUBLIC)
     if split not in selectors.SPLITS:
         raise Http404(f"No split {split!r}: choose public or private.")
@@ -39,8 +39,8 @@ def submission_report(request, submission_id: int):
         json_url=reverse("api-submission-report", kwargs={"submission_id": defense.pk}) + "?" + urlencode({"split": split}),
     )
     try:
-        selectors.report_split_allowed(defense=defense, split=split, reader=reader)
+        identifiability.report_split_allowed(defense=defense, split=split, reader=reader)
     except PermissionDenied as exc:
         return render(request, "evaluation/report.html", {**context, "report": None, "hidden_reason": str(exc)}, status=403)
-    context["report"] = selectors.identifiability_report(defense=defense, split=split)
+    context["report"] = identifiability.identifiability_report(defense=defense, split=split)
     return render(request, "evaluation/report.html", context)

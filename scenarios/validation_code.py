@@ -1,7 +1,7 @@
 """Copy the server's output validation into a starting kit.
 
 A team's ``validate.py`` must accept and reject exactly what the server does, so it runs
-the server's own task types (``evaluation/tasks/``) and the metrics they use
+the server's own task types (``evaluation/task_types/``) and the metrics they use
 (``evaluation/metrics/``), copied into the kit at build time. Those packages import nothing
 of Django; any other ``evaluation`` module they import is followed and copied too, so the
 kit keeps working as the task types grow. ``evaluation/__init__.py`` itself is replaced by
@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ROOTS = ("evaluation/tasks", "evaluation/metrics")
+ROOTS = ("evaluation/task_types", "evaluation/metrics")
 
 
 def _module_file(root: Path, dotted: str) -> list[Path]:
@@ -70,7 +70,7 @@ def copy_into(dest: Path, root: Path = REPO) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
         copied.append(rel.as_posix())
-    # Package markers, so ``import evaluation.tasks`` works even where a folder lacks one.
+    # Package markers, so ``import evaluation.task_types`` works even where a folder lacks one.
     for rel in {Path(c).parent for c in copied}:
         while rel.parts:
             init = dest / rel / "__init__.py"

@@ -12,6 +12,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from config.formats import iso
+
 log = logging.getLogger(__name__)
 
 
@@ -20,9 +22,6 @@ def submission_group(submission_id: int) -> str:
 
 
 def submission_payload(submission) -> dict:
-    def iso(moment):
-        return moment.isoformat().replace("+00:00", "Z") if moment else None
-
     return {
         "id": submission.pk,
         "status": submission.status,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from competitions import filestore
+from competitions import selectors as competition_selectors
 from competitions.models import Competition, Phase, Team
 from config.api_errors import ApiError
 
@@ -75,7 +76,7 @@ def _quota_check(*, team: Team, phase: Phase) -> None:
 
 
 def _resolve_task(*, competition: Competition, role: str | None, task: str | None) -> tuple[str, str]:
-    from evaluation.tasks import get_task
+    from evaluation.task_types import get_task
 
     tasks = [competition.task, *competition.attack_tasks]
     if task:
@@ -97,12 +98,6 @@ def _resolve_task(*, competition: Competition, role: str | None, task: str | Non
     return get_task(competition.task).role, competition.task
 
 
-def current_phase(*, competition: Competition, at: dt.datetime | None = None) -> Phase | None:
-    at = at or timezone.now()
-    open_phases = [p for p in competition.phases.all() if p.is_open(at)]
-    return open_phases[-1] if open_phases else None
-
-
 def submission_create(
     *,
     competition: Competition,
@@ -122,7 +117,7 @@ def submission_create(
             f"file: {filename} is {size:,} bytes; the limit is {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.",
             status_code=413,
         )
-    phase = phase or current_phase(competition=competition)
+    phase = phase or competition_selectors.phase_open_latest(competition=competition)
     if phase is None or not phase.is_open():
         raise ApiError(f"Competition '{competition.slug}' has no phase open for submissions now.", status_code=409)
     role, task = _resolve_task(competition=competition, role=role, task=task)

@@ -35,7 +35,7 @@ def upload_limits() -> archive.ArchiveLimits:
 
 def upload_check(*, path: Path, filename: str, task: str) -> str:
     """Return the submission kind (file, code or image) or raise a 400 ApiError."""
-    from evaluation.tasks import get_task
+    from evaluation.task_types import get_task
 
     if path.is_dir():
         raise ApiError(f"file: {filename} is a folder; upload an archive or a file.")

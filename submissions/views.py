@@ -13,8 +13,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from competitions import selectors as competition_selectors
 from competitions.leaderboards.selectors import task_metrics, team_history
-from competitions.views import competition_context, phase_choose
+from competitions.views import competition_context
 from config.api_errors import ApiError
 from evaluation.waiting import queue_position
 
@@ -27,14 +28,14 @@ from .models import Score, Submission
 def submission_submit(request, slug: str):
     context = competition_context(request, slug)
     competition = context["competition"]
-    from evaluation.tasks import get_task
+    from evaluation.task_types import get_task
 
     tasks = []
     for task in [competition.task, *competition.attack_tasks]:
         task_type = get_task(task)
         tasks.append({"name": task, "role": task_type.role, "accepts_file": task_type.accepts_file,
                       "output_name": task_type.output_name})
-    phase = phase_choose(competition=competition, name=None)
+    phase = competition_selectors.phase_choose(competition=competition, name=None)
     quota = None
     if context["team"] is not None:
         quota = services.quota_state(team=context["team"], phase=phase)
@@ -72,7 +73,7 @@ def submission_list(request, slug: str):
         })
     history = []
     if context["team"] is not None:
-        phase = phase_choose(competition=competition, name=request.GET.get("phase"))
+        phase = competition_selectors.phase_choose(competition=competition, name=request.GET.get("phase") or None)
         history = team_history(phase=phase, team_id=context["team"].pk, include_private=organizer or phase.private_visible())
     context.update(tab="submissions", rows=rows, history=history,
                    active_ids=[r["submission"].pk for r in rows if r["active"]])

@@ -1,7 +1,7 @@
 """Fixtures shared by the whole suite.
 
 CI sets ``CI=true`` together with ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL``; there a
-missing service fails the run instead of skipping tests (see ``tests/test_services.py``).
+missing service fails the run instead of skipping tests (see ``tests/test_backing_services_reachable.py``).
 """
 
 from __future__ import annotations

@@ -237,7 +237,7 @@ class LeaderboardView(APIView):
         phases = selectors.competition_phases(slug=slug, user=request.user)
         if phases is None:
             raise Http404(f"No competition '{slug}'.")
-        phase = selectors.phase_pick(phases=phases, slug=slug, name=request.query_params.get("phase"))
+        phase = selectors.phase_choose_among(phases=phases, slug=slug, name=request.query_params.get("phase"))
         competition = phase.competition
         split = request.query_params.get("split", Score.PUBLIC)
         if split not in (Score.PUBLIC, Score.PRIVATE):
@@ -263,5 +263,5 @@ class PhaseRevealView(APIView):
         competition = selectors.competition_get(slug=slug, user=request.user)
         if not selectors.is_organizer(competition=competition, user=request.user):
             raise ApiError("Only the competition's organizers can reveal the private leaderboard.", status_code=403)
-        phase = selectors.phase_get(competition=competition, name=phase_name)
+        phase = selectors.phase_choose(competition=competition, name=phase_name)
         return Response(s.PhaseOut(services.phase_reveal(phase=phase)).data)

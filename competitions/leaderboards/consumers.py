@@ -22,8 +22,9 @@ from competitions import selectors
 from submissions.models import Score
 
 from .fanout import fanout_join, fanout_leave
+from .generations import cache_generation
 from .push import leaderboard_group
-from .selectors import board_tasks, cache_generation, leaderboard_json
+from .selectors import board_tasks, leaderboard_json
 
 
 @database_sync_to_async

@@ -19,7 +19,8 @@ from django.db import transaction
 
 from submissions.models import Score
 
-from .selectors import board_tasks, cache_invalidate, leaderboard_json
+from .generations import cache_invalidate
+from .selectors import board_tasks, leaderboard_json
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from django.http.request import split_domain_port, validate_host
 
 from competitions.models import Phase
 
-from .selectors import board_key, generation_key
+from .generations import board_key, generation_key
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ import csv
 import io
 import json
 import math
-import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -32,7 +31,10 @@ from django.db.models import F, Max, Min, Q, Window
 from django.db.models.functions import Rank, Round
 
 from competitions.models import Competition, Metric, Phase
+from config.formats import iso
 from submissions.models import Score, Submission
+
+from .generations import cache_key, history_cache_key
 
 CACHE_SECONDS = 300
 ROC_POINTS = 64  # a ROC curve on the board is thinned to about this many points
@@ -240,65 +242,12 @@ def leaderboard_rows(*, phase: Phase, split: str, task: str | None = None, metri
                 team=sub.baseline_name if sub.is_baseline else sub.team.name,
                 team_id=None if sub.is_baseline else sub.team_id,
                 baseline=sub.is_baseline,
-                created=_iso(sub.created),
+                created=iso(sub.created),
                 scores=scores[sub.pk],
                 roc=curves.get(sub.pk),
             )
         )
     return rows
-
-
-def _iso(moment) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def generation_key(phase_id: int) -> str:
-    return f"leaderboard-generation:{phase_id}"
-
-
-def board_key(phase_id: int, generation: int, split: str, task: str) -> str:
-    return f"leaderboard:{phase_id}:{generation}:{split}:{task}"
-
-
-def _generation_key(phase: Phase) -> str:
-    return generation_key(phase.pk)
-
-
-def cache_generation(*, phase: Phase) -> int:
-    """The phase's board generation: bumped on every change, part of every cache key.
-
-    A reader that computed a board just before a change committed writes it under the old
-    generation, where nobody looks any more, so a stale board can never outlive the change.
-    Generations only grow, so they also order the pushes of one phase.
-    """
-    generation = cache.get(_generation_key(phase))
-    if generation is None:
-        cache.add(_generation_key(phase), _fresh_generation(), None)
-        generation = cache.get(_generation_key(phase)) or _fresh_generation()
-    return generation
-
-
-def cache_invalidate(*, phase: Phase) -> int:
-    """Start a new generation for the phase's boards and return it."""
-    try:
-        return cache.incr(_generation_key(phase))
-    except ValueError:  # never read yet, or evicted: start past every generation used before
-        generation = _fresh_generation()
-        cache.set(_generation_key(phase), generation, None)
-        return generation
-
-
-def _fresh_generation() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def cache_key(*, phase: Phase, split: str, task: str, generation: int | None = None) -> str:
-    generation = cache_generation(phase=phase) if generation is None else generation
-    return board_key(phase.pk, generation, split, task)
-
-
-def history_cache_key(*, phase: Phase, task: str) -> str:
-    return f"leaderboard-history:{phase.pk}:{cache_generation(phase=phase)}:{task}"
 
 
 def _snapshot_build(*, phase: Phase, split: str, task: str) -> dict:
@@ -370,7 +319,7 @@ def score_history(*, phase: Phase, task: str | None = None) -> dict:
             value = _rounded(value, primary.precision)
             if entry["best"] is None or _order_value(value, primary.direction) < _order_value(entry["best"], primary.direction):
                 entry["best"] = value
-                entry["points"].append({"at": _iso(created), "value": value, "submission": submission_id})
+                entry["points"].append({"at": iso(created), "value": value, "submission": submission_id})
         history["teams"] = sorted(teams.values(), key=lambda t: t["team"].lower())
     cache.set(key, history, CACHE_SECONDS)
     return history
@@ -394,7 +343,7 @@ def team_history(*, phase: Phase, team_id: int, task: str | None = None, include
         .values_list("submission_id", "submission__created", "split", "value")
     )
     for submission_id, created, split, value in rows:
-        point = points.setdefault(submission_id, {"submission": submission_id, "at": _iso(created)})
+        point = points.setdefault(submission_id, {"submission": submission_id, "at": iso(created)})
         point[split] = _rounded(value, primary.precision)
     return list(points.values())
 

@@ -5,7 +5,7 @@
 
 INPUT_DIR is the /input folder the run saw (``run_local.py`` writes one under
 ``local_run/``); TASK defaults to this competition's task. The checks are the server's own
-code, the task types of ``evaluation/tasks/``, copied into ``arena_validation/`` when this
+code, the task types of ``evaluation/task_types/``, copied into ``arena_validation/`` when this
 kit was built — so an output that passes here passes there.
 """
 
@@ -25,14 +25,14 @@ CODE = HERE / "arena_validation"
 def validate(task: str, output: Path, input_dir: Path) -> int:
     """Run the server's validation entry point; its exit status: 0 when the output is valid."""
     sys.path.insert(0, str(CODE))
-    if importlib.util.find_spec("evaluation.tasks.validate") is None:
-        print("arena_validation/ lacks evaluation/tasks/validate.py: this kit was built "
+    if importlib.util.find_spec("evaluation.task_types.validate") is None:
+        print("arena_validation/ lacks evaluation/task_types/validate.py: this kit was built "
               "before the server's validation existed; download the kit again.", file=sys.stderr)
         return 2
     argv = sys.argv
     sys.argv = ["validate", task, str(output), "--input", str(input_dir)]
     try:
-        runpy.run_module("evaluation.tasks.validate", run_name="__main__", alter_sys=True)
+        runpy.run_module("evaluation.task_types.validate", run_name="__main__", alter_sys=True)
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)

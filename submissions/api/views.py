@@ -43,7 +43,7 @@ class SubmissionListCreateView(APIView):
         upload = data.validated_data["file"]
         phase = None
         if data.validated_data.get("phase"):
-            phase = competition_selectors.phase_get(competition=competition, name=data.validated_data["phase"])
+            phase = competition_selectors.phase_choose(competition=competition, name=data.validated_data["phase"])
         submission = services.submission_create(
             competition=competition, team=team, user=request.user, upload=upload, filename=upload.name, size=upload.size,
             role=data.validated_data.get("role"), task=data.validated_data.get("task"),

@@ -11,7 +11,7 @@ from django.urls import reverse
 from competitions.leaderboards.selectors import leaderboard_snapshot
 from competitions.models import Phase
 from evaluation.services import scores_save
-from evaluation.tasks.base import ScoreValue
+from evaluation.task_types.base import ScoreValue
 from submissions.models import Score, Submission
 from tests.web.builders import competition_make, minutes_ago, submission_make, team_make
 

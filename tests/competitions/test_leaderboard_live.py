@@ -16,7 +16,7 @@ from django.utils import timezone
 from competitions.services import phase_reveal
 from config.ws_routing import websocket_urlpatterns
 from evaluation.services import scores_save
-from evaluation.tasks.base import ScoreValue
+from evaluation.task_types.base import ScoreValue
 from submissions.models import Submission
 from submissions.services import submission_set_status
 from tests.web.builders import competition_make, submission_make, team_make

@@ -17,7 +17,7 @@ from competitions.leaderboards.reads import ROUTE_SECONDS, CachedLeaderboardRead
 from competitions.models import Phase
 from competitions.services import competition_update, phase_reveal
 from evaluation.services import scores_save
-from evaluation.tasks.base import ScoreValue
+from evaluation.task_types.base import ScoreValue
 from submissions.models import Submission
 from tests.web.builders import competition_make, submission_make, team_make
 

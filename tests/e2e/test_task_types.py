@@ -21,8 +21,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.html import escape
 
 from competitions.services import competition_import, team_create
-from evaluation import services as evaluation_services
-from evaluation.tasks.scoring import normalised_risk, split_masks
+from evaluation import pipeline
+from evaluation.task_types.scoring import normalised_risk, split_masks
 from submissions.models import Run, Submission
 from tests.factories import (
     bundle_attribute_inference,
@@ -210,12 +210,12 @@ DEFENSE_DEFECTS = [
 def _table(competition, name: str) -> pd.DataFrame:
     """One of the competition's datasets, hidden ones decrypted, as text."""
     with tempfile.TemporaryDirectory() as tmp:
-        data = evaluation_services.task_data_materialize(competition=competition, dest=Path(tmp) / "data")
+        data = pipeline.task_data_materialize(competition=competition, dest=Path(tmp) / "data")
         return pd.read_csv(data.files[name], dtype=str)
 
 
 def _public_split(competition, keys):
-    return split_masks(keys, evaluation_services.splits_for(phase=competition.phases.get()))["public"]
+    return split_masks(keys, pipeline.splits_for(phase=competition.phases.get()))["public"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 """The arena end to end: defenses and attacks scored against each other, on tiny generated data.
 
 Every submission here is a real program run by the ``process`` sandbox backend (stdlib-only
-Python), evaluated inline by the real pipeline. ``evaluation.services.sandbox_run`` is wrapped
+Python), evaluated inline by the real pipeline. ``evaluation.pipeline.sandbox_call`` is wrapped
 to count runs and to inspect every RunSpec the arena builds.
 """
 
@@ -231,7 +231,7 @@ def arena_bundle(root: Path) -> Path:
 
 @dataclass
 class Recorder:
-    """Wraps ``evaluation.services.sandbox_run``: counts runs and snapshots what each attack run's /input held."""
+    """Wraps ``evaluation.pipeline.sandbox_call``: counts runs and snapshots what each attack run's /input held."""
 
     specs: list = field(default_factory=list)
     inputs: list[dict[str, bytes]] = field(default_factory=list)
@@ -269,10 +269,10 @@ def arena(settings, tmp_path, monkeypatch, django_user_model):
     settings.ARENA_SANDBOX_BACKEND = "process"
     from competitions.models import Dataset
     from competitions.services import competition_import, team_create
-    from evaluation import services
+    from evaluation import pipeline
 
     recorder = Recorder()
-    real_run = services.sandbox_run
+    real_run = pipeline.sandbox_call
 
     def recording_run(*, spec, output_dir):
         recorder.specs.append(spec)
@@ -284,7 +284,7 @@ def arena(settings, tmp_path, monkeypatch, django_user_model):
         recorder.inputs.append(snapshot)
         return real_run(spec=spec, output_dir=output_dir)
 
-    monkeypatch.setattr(services, "sandbox_run", recording_run)
+    monkeypatch.setattr(pipeline, "sandbox_call", recording_run)
     # Nobody watches the boards while the arena is built: pushes only invalidate the cache.
     # The test that asserts pushes installs a recording layer.
     from competitions.leaderboards import push
@@ -485,14 +485,14 @@ def test_defense_privacy_is_its_worst_attack_and_a_stronger_attack_is_pushed(are
 
 def test_identifiability_report_for_every_finished_defense_and_arena_metric_rows(arena, client_for, api_client,
                                                                                  django_user_model, tmp_path):
-    from evaluation import selectors
+    from evaluation import identifiability
     from submissions.models import Submission
 
     d1, d2, _ = _build_three_by_three(arena)
     defenses = Submission.objects.filter(competition=arena.competition, role="defense", status="finished")
     assert defenses.count() == 3
     for defense in defenses:
-        report = selectors.identifiability_report(defense=defense)
+        report = identifiability.identifiability_report(defense=defense)
         assert [c["criterion"] for c in report["criteria"]] == ["singling_out", "linkability", "inference"]
         for criterion in report["criteria"]:
             assert criterion["explanation"]
@@ -512,7 +512,7 @@ def test_identifiability_report_for_every_finished_defense_and_arena_metric_rows
         assert report["summary"]
     # the unprotected baseline copies the records: k = 1, every record is at risk
     baseline = defenses.get(is_baseline=True)
-    report = selectors.identifiability_report(defense=baseline)
+    report = identifiability.identifiability_report(defense=baseline)
     assert report["k_anonymity"]["k"] == 1 and not any(t["max_risk_within"] for t in report["k_anonymity"]["thresholds"])
     mia = next(s for s in report["strongest_attacks"] if s["task"] == "membership-inference")
     assert mia["attack"]["baseline"] is True and mia["value"] is not None

@@ -39,7 +39,7 @@ def test_a_column_is_interleaved_round_robin_by_attacking_team():
     results = [ArenaResult.objects.create(attack=x, defense=defense, attack_task=x.task, attack_sha256=x.sha256,
                                           release_sha256=defense.release_sha256) for x in attacks]
     ordered = arena.fair_order(results, by="attack")
-    teams = [arena._team_key(r.attack) for r in ordered]
+    teams = [arena.team_key(r.attack) for r in ordered]
     assert sorted(r.pk for r in ordered) == sorted(r.pk for r in results)
     assert len(set(teams[:3])) == 3  # every team's first pair before anyone's second
     assert teams[3:] == [f"team-{a.pk}"] * 2
@@ -49,8 +49,8 @@ def test_a_column_is_interleaved_round_robin_by_attacking_team():
     for x in attacks[:3]:
         ArenaResult.objects.create(attack=x, defense=other_defense, attack_task=x.task, attack_sha256=x.sha256,
                                    release_sha256=other_defense.release_sha256)
-    assert arena._team_key(arena.fair_order(results, by="attack")[-1].attack) == f"team-{a.pk}"
-    assert arena._team_key(arena.fair_order(results, by="attack")[0].attack) != f"team-{a.pk}"
+    assert arena.team_key(arena.fair_order(results, by="attack")[-1].attack) == f"team-{a.pk}"
+    assert arena.team_key(arena.fair_order(results, by="attack")[0].attack) != f"team-{a.pk}"
 
 
 @pytest.mark.parametrize("metric, value, expected", [

@@ -1,7 +1,7 @@
 """Shared fixtures: the bundles are built once per session, and baselines run as the sandbox runs them.
 
 The checks use the server's own code wherever it exists — ``competitions.bundles`` reads
-the manifests, the task types in ``evaluation.tasks`` check the data, build each run's
+the manifests, the task types in ``evaluation.task_types`` check the data, build each run's
 /input, validate outputs and compute scores — so a bundle that passes here imports and
 runs on the server.
 """
@@ -54,7 +54,7 @@ def run_program(folder: Path, input_dir: Path, output_dir: Path, *, task: str, r
 def task_data(bundle: Path):
     """The bundle read by the server's reader, and its files as the task types take them."""
     from competitions.bundles import bundle_read
-    from evaluation.tasks import Schema, TaskData
+    from evaluation.task_types import Schema, TaskData
 
     spec = bundle_read(bundle)
     schema = spec.schema if isinstance(spec.schema, Schema) else Schema.from_json(spec.schema)
@@ -90,7 +90,7 @@ def bundles(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def arena_releases(bundles, tmp_path_factory) -> dict[str, Path]:
     """Each defense baseline's release of the arena's hidden training records, made as the server makes it."""
-    from evaluation.tasks import get_task
+    from evaluation.task_types import get_task
 
     bundle = bundles / ARENA
     spec, data = task_data(bundle)

@@ -22,7 +22,7 @@ def read(path) -> pd.DataFrame:
 
 
 def run_attack(spec, data, baseline, task_name, dest, target=None, seed=3):
-    from evaluation.tasks import get_task
+    from evaluation.task_types import get_task
 
     task = get_task(task_name)
     prepared = task.prepare(data=data, dest=dest / "input", check=False, seed=seed, target=target)
@@ -58,7 +58,7 @@ def test_attacks_are_deterministic(bundles, tmp_path):
 
 def test_defense_baselines_on_the_public_sample(bundles, tmp_path):
     """The check run: each defense on the public sample."""
-    from evaluation.tasks import get_task
+    from evaluation.task_types import get_task
 
     spec, data = task_data(bundles / ARENA)
     task = get_task("tabular-anonymization")
@@ -94,7 +94,7 @@ def test_defense_releases_of_the_training_records(arena_releases):
 
 
 def test_arena_attacks_on_every_defense(bundles, arena_releases, tmp_path):
-    from evaluation.tasks import Target
+    from evaluation.task_types import Target
 
     spec, data = task_data(bundles / ARENA)
     attacks = [b for b in spec.baselines if b.role == "attack"]

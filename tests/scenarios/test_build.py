@@ -74,7 +74,7 @@ def test_every_manifest_has_every_field_and_names_existing_files(bundles):
 
 
 def test_bundles_pass_the_servers_checks(bundles):
-    from evaluation.tasks import get_task
+    from evaluation.task_types import get_task
 
     for slug in SLUGS:
         spec, data = task_data(bundles / slug)
@@ -103,8 +103,8 @@ def test_hidden_files_stay_out_of_public_folders(bundles):
 def test_kits_carry_the_servers_validation_code(bundles):
     for slug in SLUGS:
         code = bundles / slug / "starting_kit" / "arena_validation" / "evaluation"
-        assert (code / "tasks" / "validate.py").read_bytes() == (REPO / "evaluation/tasks/validate.py").read_bytes()
-        assert (code / "tasks" / "base.py").is_file() and (code / "metrics" / "__init__.py").is_file()
+        assert (code / "task_types" / "validate.py").read_bytes() == (REPO / "evaluation/task_types/validate.py").read_bytes()
+        assert (code / "task_types" / "base.py").is_file() and (code / "metrics" / "__init__.py").is_file()
         # The app's own __init__ may set up Django; the kit's must not import anything.
         assert "import" not in (code / "__init__.py").read_text()
         for path in code.rglob("*.py"):

@@ -54,7 +54,7 @@ def _pct(value: float) -> str:
 
 
 def test_report_page_shows_the_three_criteria_the_thresholds_and_the_strongest_attack(arena, client):
-    from evaluation import selectors
+    from evaluation import identifiability
     from submissions.models import Submission
 
     d1, _d2, _a1 = _build_three_by_three(arena)
@@ -67,7 +67,7 @@ def test_report_page_shows_the_three_criteria_the_thresholds_and_the_strongest_a
         assert response.status_code == 200, defense
         page = response.content.decode()
         text = _text(page)
-        report = selectors.identifiability_report(defense=defense)
+        report = identifiability.identifiability_report(defense=defense)
 
         criteria = _section(page, 'id="criteria"', "</table>")
         for criterion in report["criteria"]:
@@ -104,7 +104,7 @@ def test_report_page_shows_the_three_criteria_the_thresholds_and_the_strongest_a
 
     # A release without record ids leaves the re-identification rate undefined: the report says the
     # attack ran but measured nothing, not that no attack has run.
-    reid = next(a for a in selectors.identifiability_report(defense=d1)["strongest_attacks"] if a["task"] == "reidentification")
+    reid = next(a for a in identifiability.identifiability_report(defense=d1)["strongest_attacks"] if a["task"] == "reidentification")
     assert reid["value"] is None
     assert "1 reidentification attack(s) finished against this release, but" in reid["explanation"]
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.tasks import OutputInvalid, Target, TaskData, TaskDataInvalid, get_task
+from evaluation.task_types import OutputInvalid, Target, TaskData, TaskDataInvalid, get_task
 
 TASK = get_task("membership-inference")
 
@@ -95,7 +95,7 @@ def expect_invalid(tmp_path, prepared, text, *, line=None, column=None, says="")
 @pytest.fixture
 def small(tmp_path):
     """Three candidates are enough to check the format rules."""
-    from evaluation.tasks.base import Prepared
+    from evaluation.task_types.base import Prepared
 
     return Prepared(input_dir=tmp_path, expected_ids=["a", "b", "c"])
 

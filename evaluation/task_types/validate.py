@@ -1,6 +1,6 @@
 """Check an output file exactly as the server does.
 
-    python -m evaluation.tasks.validate TASK OUTPUT_FILE --input INPUT_DIR
+    python -m evaluation.task_types.validate TASK OUTPUT_FILE --input INPUT_DIR
 
 ``INPUT_DIR`` is a folder laid out as the run's ``/input`` (``schema.json`` and the task's
 public input files): the ids an output may use are read from there. Prints ``OK`` with the
@@ -20,7 +20,7 @@ from .base import OutputInvalid
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m evaluation.tasks.validate",
+        prog="python -m evaluation.task_types.validate",
         description="Check a task output file (predictions.csv, links.csv, guesses.csv, release.csv) as the server does.",
     )
     parser.add_argument("task", choices=sorted(TASK_TYPES), help="the competition's task type")

@@ -15,8 +15,8 @@ import pandas as pd
 
 from evaluation import metrics
 
-from . import arena
-from .base import MetricSpec, Prepared, ScoreValue, SplitAssigner, TaskData, TaskDataInvalid, TaskType, Target
+from . import pair_inputs
+from .base import MetricSpec, Prepared, ScoreValue, SplitAssigner, Target, TaskData, TaskDataInvalid, TaskType
 from .csvio import (
     Problems,
     check_covers,
@@ -146,28 +146,28 @@ class MembershipInference(TaskType):
     def _prepare_arena(self, *, data: TaskData, dest: Path, check: bool, seed: int, target: Target) -> pd.DataFrame | None:
         schema = data.schema
         columns = list(schema.columns)
-        rng = arena.pair_rng(self.name, target, seed)
+        rng = pair_inputs.pair_rng(self.name, target, seed)
         per_group = int(data.options.get("candidates_per_group", DEFAULT_CANDIDATES_PER_GROUP))
         if check:
             # A check run sees only public data: the sample stands in for members,
             # non-members and population, and an unprotected copy of the members for the release.
             sample = require_files(data, ["sample"], task=self.name)["sample"]
-            sample = arena.shuffled(sample, rng)
+            sample = pair_inputs.shuffled(sample, rng)
             third = max(1, len(sample) // 3)
             members, non_members, population = sample[:third], sample[third : 2 * third], sample[2 * third :]
             release = members[columns]
         else:
             tables = require_files(data, ["train", "holdout", "sample"], task=self.name)
             population = tables["sample"]
-            release = arena.read_target_release(target, schema).drop(columns=[schema.id_column], errors="ignore")
+            release = pair_inputs.read_target_release(target, schema).drop(columns=[schema.id_column], errors="ignore")
             per_group = min(per_group, len(tables["train"]), len(tables["holdout"]))
-            members = arena.draw(tables["train"], per_group, rng)
-            non_members = arena.draw(tables["holdout"], per_group, rng)
+            members = pair_inputs.draw(tables["train"], per_group, rng)
+            non_members = pair_inputs.draw(tables["holdout"], per_group, rng)
         candidates = pd.concat(
             [members.assign(is_member=1), non_members.assign(is_member=0)], ignore_index=True
         )
-        candidates = arena.shuffled(candidates, rng)
-        candidates.insert(0, CANDIDATE_ID, arena.fresh_ids(rng, len(candidates), "c"))
+        candidates = pair_inputs.shuffled(candidates, rng)
+        candidates.insert(0, CANDIDATE_ID, pair_inputs.fresh_ids(rng, len(candidates), "c"))
         write_table(release[columns], dest / "release.csv")
         write_table(candidates[[CANDIDATE_ID, *columns]], dest / "candidates.csv")
         write_table(population[columns], dest / "population.csv")

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import arena
-from .base import MetricSpec, Prepared, Schema, ScoreValue, SplitAssigner, TaskData, TaskDataInvalid, TaskType, Target
+from . import pair_inputs
+from .base import MetricSpec, Prepared, Schema, ScoreValue, SplitAssigner, Target, TaskData, TaskDataInvalid, TaskType
 from .csvio import (
     Problems,
     check_covers,
@@ -175,29 +175,29 @@ class AttributeInference(TaskType):
         columns = list(schema.columns)
         secret = secret_column(schema, data.options)
         known = known_columns(schema, data.options, secret)
-        rng = arena.pair_rng(self.name, target, seed)
+        rng = pair_inputs.pair_rng(self.name, target, seed)
         per_group = int(data.options.get("targets_per_group", DEFAULT_TARGETS_PER_GROUP))
         if check:
             # Public data only: halves of the sample stand in for members (released
             # unprotected) and controls.
-            sample = arena.shuffled(require_files(data, ["sample"], task=self.name)["sample"], rng)
+            sample = pair_inputs.shuffled(require_files(data, ["sample"], task=self.name)["sample"], rng)
             half = max(1, len(sample) // 2)
             members_pool, controls_pool = sample[:half], sample[half:]
             release = members_pool[columns]
         else:
             tables = require_files(data, ["train", "holdout"], task=self.name)
             members_pool, controls_pool = tables["train"], tables["holdout"]
-            release = arena.read_target_release(target, schema).drop(columns=[schema.id_column], errors="ignore")
+            release = pair_inputs.read_target_release(target, schema).drop(columns=[schema.id_column], errors="ignore")
         per_group = min(per_group, len(members_pool), len(controls_pool))
         targets = pd.concat(
             [
-                arena.draw(members_pool, per_group, rng).assign(group="member"),
-                arena.draw(controls_pool, per_group, rng).assign(group="control"),
+                pair_inputs.draw(members_pool, per_group, rng).assign(group="member"),
+                pair_inputs.draw(controls_pool, per_group, rng).assign(group="control"),
             ],
             ignore_index=True,
         )
-        targets = arena.shuffled(targets, rng)
-        targets.insert(0, TARGET_ID, arena.fresh_ids(rng, len(targets), "t"))
+        targets = pair_inputs.shuffled(targets, rng)
+        targets.insert(0, TARGET_ID, pair_inputs.fresh_ids(rng, len(targets), "t"))
         write_table(release[columns], dest / "release.csv")
         write_table(targets[[TARGET_ID, *known]], dest / "targets.csv")
         answers = pd.DataFrame(

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import arena
-from .base import MetricSpec, Prepared, ScoreValue, SplitAssigner, TaskData, TaskDataInvalid, TaskType, Target
+from . import pair_inputs
+from .base import MetricSpec, Prepared, ScoreValue, SplitAssigner, Target, TaskData, TaskDataInvalid, TaskType
 from .csvio import (
     Problems,
     check_ids,
@@ -140,7 +140,7 @@ class Reidentification(TaskType):
     def _prepare_arena(self, *, data: TaskData, dest: Path, check: bool, seed: int, target: Target) -> pd.DataFrame:
         schema = data.schema
         columns = list(schema.columns)
-        rng = arena.pair_rng(self.name, target, seed)
+        rng = pair_inputs.pair_rng(self.name, target, seed)
         shutil.copyfile(data.files["register"], dest / "register.csv")
         if check:
             # Public data only: the sample, unprotected, stands in for a release. Its people
@@ -148,10 +148,10 @@ class Reidentification(TaskType):
             release = require_files(data, ["sample"], task=self.name)["sample"]
             identities = pd.DataFrame({schema.id_column: [], IDENTITY_ID: []}, dtype=object)
         else:
-            release = arena.read_target_release(target, schema)
+            release = pair_inputs.read_target_release(target, schema)
             identities = require_files(data, ["identities"], task=self.name)["identities"]
-        release = arena.shuffled(release, rng)
-        release_ids = arena.fresh_ids(rng, len(release), "r")
+        release = pair_inputs.shuffled(release, rng)
+        release_ids = pair_inputs.fresh_ids(rng, len(release), "r")
         record_ids = (
             release[schema.id_column].astype(str).str.strip()
             if schema.id_column in release

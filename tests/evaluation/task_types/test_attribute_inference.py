@@ -3,8 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from evaluation.tasks import OutputInvalid, Target, TaskData, TaskDataInvalid, get_task
-from evaluation.tasks.attribute_inference import correct_guesses
+from evaluation.task_types import OutputInvalid, Target, TaskData, TaskDataInvalid, get_task
+from evaluation.task_types.attribute_inference import correct_guesses
 
 TASK = get_task("attribute-inference")
 QIS = ["age", "sex", "zip"]

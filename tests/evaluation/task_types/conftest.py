@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from evaluation.splits import KeyedSplits  # noqa: E402
-from evaluation.tasks.base import Schema, TaskData  # noqa: E402
+from evaluation.task_types.base import Schema, TaskData  # noqa: E402
 
 SCHEMA = Schema(
     id_column="record_id",

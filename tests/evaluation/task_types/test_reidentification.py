@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from evaluation.tasks import OutputInvalid, Target, TaskData, TaskDataInvalid, get_task
+from evaluation.task_types import OutputInvalid, Target, TaskData, TaskDataInvalid, get_task
 
 TASK = get_task("reidentification")
 QIS = ["age", "sex", "zip"]

@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation.tasks import TASK_TYPES, OutputInvalid, get_task
-from evaluation.tasks.csvio import Problems, read_output
-from evaluation.tasks.validate import main
+from evaluation.task_types import TASK_TYPES, OutputInvalid, get_task
+from evaluation.task_types.csvio import Problems, read_output
+from evaluation.task_types.validate import main
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -107,7 +107,7 @@ def test_validate_cli_runs_as_a_module(tmp_path, membership_input):
     good = tmp_path / "predictions.csv"
     good.write_text("candidate_id,score\na,0.9\nb,0.1\n")
     done = subprocess.run(
-        [sys.executable, "-m", "evaluation.tasks.validate", "membership-inference", str(good), "--input", str(membership_input)],
+        [sys.executable, "-m", "evaluation.task_types.validate", "membership-inference", str(good), "--input", str(membership_input)],
         cwd=ROOT,
         capture_output=True,
         text=True,

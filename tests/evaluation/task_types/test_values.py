@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.tasks.base import OutputInvalid, Schema
-from evaluation.tasks.csvio import Problems
-from evaluation.tasks.values import parse_release, typed
+from evaluation.task_types.base import OutputInvalid, Schema
+from evaluation.task_types.csvio import Problems
+from evaluation.task_types.values import parse_release, typed
 
 SCHEMA = Schema(
     id_column="id",

@@ -11,7 +11,7 @@ records anonymised (generalised, suppressed, perturbed) or synthetic ones. It is
   singling-out, linkability and inference risks of anonymeter-style attacks with the
   holdout split as control, and the distance to the closest record.
 
-Generalised values are converted as :mod:`evaluation.tasks.values` explains: classes of
+Generalised values are converted as :mod:`evaluation.task_types.values` explains: classes of
 generalised text for k-anonymity and prosecutor risk, one plain value per cell (interval
 midpoint; ``*`` missing; set: its most frequent member) for everything else.
 """
@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from evaluation import metrics
 
-from .base import MetricSpec, Prepared, Schema, ScoreValue, SplitAssigner, TaskData, TaskDataInvalid, TaskType, Target
+from .base import MetricSpec, Prepared, Schema, ScoreValue, SplitAssigner, Target, TaskData, TaskDataInvalid, TaskType
 from .csvio import (
     Problems,
     check_ids,
