@@ -102,7 +102,7 @@ def usage_charge(*, connection, owner: Owner, seconds: float, now: float | None 
     # Read-modify-write without a lock: two workers charging the same team at the same instant
     # may lose one charge, which only makes the order a little less exact, never wrong.
     current = connection.hmget(USAGE, fields)
-    connection.hset(USAGE, mapping={f: json.dumps([max(0.0, _decayed(raw, now) + seconds), now]) for f, raw in zip(fields, current)})
+    connection.hset(USAGE, mapping={f: json.dumps([max(0.0, _decayed(raw, now) + seconds), now]) for f, raw in zip(fields, current, strict=True)})
 
 
 def run_seconds(*, connection, base: str) -> float:
@@ -140,7 +140,7 @@ def _waiting(*, connection, base: str) -> list[_Waiting]:
         replies = pipe.execute()
     waiting = []
     heads = {}
-    for name, length, head in zip(names, replies[::2], replies[1::2]):
+    for name, length, head in zip(names, replies[::2], replies[1::2], strict=True):
         owner = Owner.from_queue_name(name)
         if owner is None:
             continue
@@ -153,7 +153,7 @@ def _waiting(*, connection, base: str) -> list[_Waiting]:
         with connection.pipeline() as pipe:
             for head in heads.values():
                 pipe.hget(f"rq:job:{head}", "enqueued_at")
-            for item, stamp in zip([w for w in waiting if w.name in heads], pipe.execute()):
+            for item, stamp in zip([w for w in waiting if w.name in heads], pipe.execute(), strict=True):
                 item.oldest = _epoch(stamp)
     return waiting
 
@@ -175,7 +175,7 @@ def _usages(*, connection, owners: list[Owner], now: float) -> dict[str, float]:
     fields = sorted({f"team:{o.team}" for o in owners if o.team} | {f"competition:{o.competition}" for o in owners})
     if not fields:
         return {}
-    return {f: _decayed(raw, now) for f, raw in zip(fields, connection.hmget(USAGE, fields))}
+    return {f: _decayed(raw, now) for f, raw in zip(fields, connection.hmget(USAGE, fields), strict=True)}
 
 
 def _key(item: _Waiting, usage: dict[str, float]) -> tuple:

@@ -9,6 +9,7 @@ container's kill) until a submission next started.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,12 +189,13 @@ def fair_share(stack: Stack, tmp: Path, *, flood: int = 100, sleep: float = 1.0)
     wait_for(lambda: sum(1 for s in batch.statuses().values() if s in ("finished", "running")) >= 2,
              timeout=60, what="the flood to start")
     mine = batch.submit(newcomer, sleep=sleep)
+    assert mine.submission_id is not None, f"the other team's submission was refused ({mine.status_code})"
     detail = batch.detail(newcomer, mine.submission_id)
     started = batch.wait_status(mine.submission_id, ("running", "scoring", "finished"), timeout=120)
     history = batch.history()
     flood_ids = [s.submission_id for s in batch.sent if s.team == busy.name and s.submission_id]
     taken_before = [pk for pk in flood_ids if any(new == "running" and mine.answered < at < started for _, new, _, at in history[pk])]
-    runs = [b - a for pk in flood_ids for (_, n1, _, a), (_, n2, _, b) in zip(history[pk], history[pk][1:])
+    runs = [b - a for pk in flood_ids for (_, n1, _, a), (_, n2, _, b) in itertools.pairwise(history[pk])
             if n1 == "running" and n2 in ("scoring", "finished")]
     for pk in flood_ids:
         batch.cancel(busy, pk)

@@ -334,7 +334,7 @@ def busy_workers(stack: Stack) -> dict[str, int]:
     with contextlib.suppress(Exception):
         for worker in Worker.all(connection=Redis.from_url(stack.redis.url)):
             job = worker.get_current_job()
-            if worker.name in stack.workers and job is not None and job.func_name.endswith("evaluate_submission"):
+            if worker.name in stack.workers and job is not None and (job.func_name or "").endswith("evaluate_submission"):
                 found[worker.name] = int(job.args[0])
     return found
 
