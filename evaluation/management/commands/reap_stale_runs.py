@@ -1,17 +1,37 @@
-from django.core.management.base import BaseCommand
+import logging
+
+from django.core.management.base import BaseCommand, CommandError
 
 from evaluation.services import orphaned_submissions_requeue, stale_runs_reap
 from evaluation.worker import dead_workers_scratch_remove, sandbox_leftovers_remove
 
+log = logging.getLogger(__name__)
+
 
 class Command(BaseCommand):
     help = (
-        "Requeue submissions left running by a dead worker, and queued ones that no job waits for; remove "
-        "the scratch folders and sandbox containers of dead workers on this host (run by a timer every few seconds)."
+        "Requeue submissions whose worker died, and queued ones that no job waits for; remove the scratch "
+        "folders and sandbox containers of dead workers on this host (run by a timer every 10 seconds)."
     )
 
     def handle(self, *args, **options):
-        stale, orphaned = stale_runs_reap(), orphaned_submissions_requeue()
-        scratch, containers = dead_workers_scratch_remove(), sandbox_leftovers_remove()
-        self.stdout.write(f"Requeued {stale} stale and {orphaned} orphaned submission(s); removed {scratch} scratch "
-                          f"folder(s) and {containers} container(s) or volume(s) of dead workers.")
+        # Each step on its own: Redis being away (no orphan check) must not keep the dead
+        # workers' runs from being requeued, nor their decrypted scratch from being removed.
+        steps = {
+            "stale": stale_runs_reap, "orphaned": orphaned_submissions_requeue,
+            "scratch": dead_workers_scratch_remove, "containers": sandbox_leftovers_remove,
+        }
+        done, failed = {}, []
+        for name, step in steps.items():
+            try:
+                done[name] = step()
+            except Exception as exc:  # noqa: BLE001 - reported below; the timer runs it again soon
+                log.warning("reaper step %s failed: %s", name, exc)
+                failed.append(f"{name} ({exc})")
+        self.stdout.write(
+            f"Requeued {done.get('stale', '?')} stale and {done.get('orphaned', '?')} orphaned submission(s); removed "
+            f"{done.get('scratch', '?')} scratch folder(s) and {done.get('containers', '?')} container(s) or volume(s) "
+            "of dead workers."
+        )
+        if failed:
+            raise CommandError(f"Some reaper steps failed: {'; '.join(failed)}")
