@@ -3,7 +3,7 @@
 For each fault, a batch of ``--size`` good code submissions (default 40, two teams, default
 limits: 600 s of wall time) goes through the API of a production-shaped stack — its own
 PostgreSQL and Redis, two daphne processes, ``--workers`` real ``manage.py evaluation_worker``
-processes, the reaper on its 10 s timer, the machine's Docker engine — the fault is injected
+processes, the reaper every 5 s, the machine's Docker engine — the fault is injected
 while programs run, and the table says, per fault: submissions, lost, stuck, run twice at once,
 wrongly failed, wrongly charged, and the recovery time (from the fault until the work it
 interrupted ran again). Then the fair-share line: one team holds 100 queued submissions, how

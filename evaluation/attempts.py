@@ -37,7 +37,7 @@ from submissions.models import Submission
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_TIMEOUT = dt.timedelta(seconds=15)
+HEARTBEAT_TIMEOUT = dt.timedelta(seconds=10)
 WORKER_KEY = "arena:worker:{name}"  # written by the worker's heartbeat thread (evaluation.worker)
 
 

@@ -52,7 +52,7 @@ from evaluation import attempts, fair_queue
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0  # three beats fit in attempts.HEARTBEAT_TIMEOUT
+HEARTBEAT_SECONDS = 3.0  # three beats fit in attempts.HEARTBEAT_TIMEOUT
 WORKER_KEY = attempts.WORKER_KEY
 OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, DatabaseError)
 OWNER_FILE = "owner"

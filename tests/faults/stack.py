@@ -4,7 +4,7 @@ Nothing here is shared with the rest of the machine except the Docker engine: Po
 as a cluster of its own (``initdb`` into a temporary folder, its own port), Redis likewise, so a
 test can stop, kill and restart them. The web server is ``daphne`` and the workers are real
 ``manage.py evaluation_worker`` processes, each started with the environment a production host
-would give them; the reaper runs as the timer of ``deploy/systemd`` runs it.
+would give them; the reaper runs as ``deploy/systemd/arena-reaper.service`` runs it.
 
 Submission ids start at a random high number, so that containers and logs of this stack cannot
 be mistaken for those of other work on the same engine.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("ARENA_FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
-REAPER_EVERY = 10.0  # seconds, as deploy/systemd/arena-reaper.timer
+REAPER_EVERY = "5"  # seconds, as deploy/systemd/arena-reaper.service
 
 # Every status change, with the attempt it named, timed by the database's own clock.
 STATUS_LOG_SQL = """
@@ -145,7 +145,7 @@ class RedisServer:
 
 
 class Stack:
-    """PostgreSQL, Redis, daphne, workers and the reaper timer, all of the stack's own."""
+    """PostgreSQL, Redis, daphne, workers and the reaper, all of the stack's own."""
 
     def __init__(self, *, web_processes: int = 1):
         self.base = Path(tempfile.mkdtemp(prefix="arena-faults-"))
@@ -157,8 +157,7 @@ class Stack:
         self.web_ports = [free_port() for _ in range(web_processes)]
         self.web: list[subprocess.Popen] = []
         self.workers: dict[str, subprocess.Popen] = {}
-        self._reaper_stop = threading.Event()
-        self._reaper: threading.Thread | None = None
+        self.reaper: subprocess.Popen | None = None
         self._counter = 0
 
     # ------------------------------------------------------------------ environment
@@ -210,11 +209,19 @@ class Stack:
                     cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                 ))
         wait_for(lambda: all(_listening(port) for port in self.web_ports), timeout=60, what="daphne listening")
-        self._reaper = threading.Thread(target=self._reap_loop, name="faults-reaper", daemon=True)
-        self._reaper.start()
+        self.reaper_start()
+
+    def reaper_start(self) -> None:
+        """The reaper, as its systemd unit runs it (and restarts it should it ever exit)."""
+        if self.reaper is None or self.reaper.poll() is not None:
+            with open(self.base / "reaper.log", "ab") as log:
+                self.reaper = subprocess.Popen([sys.executable, "manage.py", "reap_stale_runs", "--every", REAPER_EVERY],
+                                               cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
 
     def close(self) -> None:
-        self._reaper_stop.set()
+        if self.reaper is not None:
+            self.reaper.kill()
+            self.reaper.wait()
         for name in list(self.workers):
             self.worker_kill(name)
         for proc in self.web:
@@ -222,8 +229,6 @@ class Stack:
         for proc in self.web:
             with contextlib.suppress(Exception):
                 proc.wait(timeout=10)
-        if self._reaper:
-            self._reaper.join(timeout=60)
         with contextlib.suppress(Exception):
             self.redis.stop(kill=True)
         with contextlib.suppress(Exception):
@@ -246,11 +251,7 @@ class Stack:
         with self.postgres.connect() as conn:
             conn.execute("UPDATE submissions_submission SET status = 'cancelled' WHERE status IN ('queued', 'running', 'scoring')")
         self.containers_remove()
-
-    def _reap_loop(self) -> None:
-        while not self._reaper_stop.wait(REAPER_EVERY):
-            with contextlib.suppress(Exception):  # Redis or PostgreSQL may be down on purpose
-                self.manage("reap_stale_runs", timeout=120, check=False)
+        self.reaper_start()
 
     # ------------------------------------------------------------------ workers
 
