@@ -230,10 +230,30 @@ class EvaluationWorker(SimpleWorker):
         self.arena_heartbeat = heartbeat
         self.stop_asked = False
         self.backend_problem: str | None = None
+        self.outage_seen: float | None = None  # time.monotonic() of the last Redis error waited out
 
     def work(self, *args, **kwargs):
         with _persistent_connections(self.connection_max_age):
             return super().work(*args, **kwargs)
+
+    # RQ's loop quits on a Redis error in its own bookkeeping between jobs; these wait it out
+    # instead (the next dequeue retries with a growing pause until Redis answers again).
+    def heartbeat(self, *args, **kwargs):
+        return self._through_outage(super().heartbeat, *args, **kwargs)
+
+    def check_for_suspension(self, *args, **kwargs):
+        return self._through_outage(super().check_for_suspension, *args, **kwargs)
+
+    def run_maintenance_tasks(self, *args, **kwargs):
+        return self._through_outage(super().run_maintenance_tasks, *args, **kwargs)
+
+    def _through_outage(self, method, *args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            self.outage_seen = time.monotonic()
+            log.warning("worker %s: Redis does not answer (%s); waiting for it", self.name, exc)
+            return None
 
     def request_stop(self, signum, frame):
         self.stop_asked = True
@@ -266,6 +286,7 @@ class EvaluationWorker(SimpleWorker):
             except DequeueTimeout:
                 continue
             except (RedisConnectionError, RedisTimeoutError) as exc:
+                self.outage_seen = time.monotonic()
                 log.error("worker %s: Redis does not answer (%s); trying again in %.0f s", self.name, exc, pause)
                 time.sleep(pause)
                 pause = min(pause * 2, 30.0)
@@ -284,6 +305,7 @@ class EvaluationWorker(SimpleWorker):
         try:
             super().execute_job(job, queue)
         except (RedisConnectionError, RedisTimeoutError) as exc:
+            self.outage_seen = time.monotonic()
             # The job ran; only RQ's bookkeeping of it failed. The database holds its outcome.
             log.warning("Redis went away while job %s finished (%s); its outcome is in the database", job.id, exc)
         finally:
@@ -327,11 +349,14 @@ def worker_serve(*, queues: list[str], name: str, burst: bool = False, connectio
                 worker.work(burst=burst, with_scheduler=False)
             except OUTAGE_ERRORS as exc:
                 log.warning("worker %s lost its services (%s)", name, exc)
+                outage = True
+            else:
+                outage = worker.outage_seen is not None and time.monotonic() - worker.outage_seen < 120
             if worker is not None and worker.backend_problem:
                 return worker.backend_problem
             if worker is not None and (worker.stop_asked or burst):
                 return None
-            if _services_answer(connection_factory):
+            if not outage and _services_answer(connection_factory):
                 # RQ ended its loop on an error of its own or ours while Redis and PostgreSQL
                 # answer: no outage to wait out. Exit, so the supervisor starts a fresh process.
                 raise WorkerBroken(f"worker {name}: the work loop stopped on an unexpected error (logged above)")

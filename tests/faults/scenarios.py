@@ -133,8 +133,9 @@ def upload_while_redis_down(stack: Stack, tmp: Path, *, size: int = 3, sleep: fl
     _settle(batch, size)
     result = verdict(batch)
     again = first_change_after(result.history, up_at, to="running")
+    logs = "".join((stack.base / f"web-{port}.log").read_text(errors="replace")[-4000:] for port in stack.web_ports)
     return Outcome("upload while Redis is down", result, again and again - up_at,
-                   {"answers": sorted({s.status_code for s in batch.sent})})
+                   {"answers": sorted({s.status_code for s in batch.sent}), "web log": logs})
 
 
 def engine_gone(stack: Stack, tmp: Path, *, size: int = 6, sleep: float = 2.0) -> Outcome:

@@ -69,7 +69,7 @@ def test_a_postgresql_restart_loses_nothing_and_workers_resume(clean_stack, tmp_
 def test_an_upload_while_redis_is_down_is_accepted_whole_and_evaluated_later(clean_stack, tmp_path):
     outcome = scenarios.upload_while_redis_down(clean_stack, tmp_path)
     _report(outcome)
-    assert outcome.notes["answers"] == [201]
+    assert outcome.notes["answers"] == [201], outcome.notes["web log"]
     outcome.verdict.assert_clean()
 
 
