@@ -46,4 +46,8 @@ def clean_stack(stack):
     """The stack with every service up, no worker and nothing queued from an earlier test."""
     stack.reset()
     yield stack
+    # Shown by pytest only when the test failed: what each process said meanwhile.
+    for log in sorted(stack.base.glob("*.log")):
+        print(f"----- {log.name} (last lines)\n{log.read_text(errors='replace')[-2500:]}")
+        log.write_bytes(b"")
     stack.reset()
