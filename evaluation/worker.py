@@ -52,6 +52,7 @@ from evaluation import attempts, fair_queue
 
 log = logging.getLogger(__name__)
 
+BACKEND_CHECK_SECONDS = 30.0  # an idle worker checks its sandbox backend this often
 HEARTBEAT_SECONDS = 3.0  # three beats fit in attempts.HEARTBEAT_TIMEOUT
 WORKER_KEY = attempts.WORKER_KEY
 OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, DatabaseError)
@@ -231,6 +232,7 @@ class EvaluationWorker(SimpleWorker):
         self.stop_asked = False
         self.backend_problem: str | None = None
         self.outage_seen: float | None = None  # time.monotonic() of the last Redis error waited out
+        self.backend_checked = time.monotonic()
 
     def work(self, *args, **kwargs):
         with _persistent_connections(self.connection_max_age):
@@ -265,12 +267,18 @@ class EvaluationWorker(SimpleWorker):
         The order is recomputed every ``POLL_SECONDS`` while waiting, so a queue that appears
         meanwhile is seen; a Redis outage is waited out with a growing pause, as RQ does.
         """
-        from rq.exceptions import DequeueTimeout
+        from rq.exceptions import DequeueTimeout, StopRequested
         from rq.queue import Queue
 
         self.set_state("idle")
         pause = 1.0
         while True:
+            if time.monotonic() - self.backend_checked > BACKEND_CHECK_SECONDS:
+                self.backend_checked = time.monotonic()
+                self.backend_problem = sandbox_backend_problem()
+                if self.backend_problem:  # idle, but every job it took would fail: take none
+                    log.error("the sandbox backend stopped working (%s): this worker takes no more jobs", self.backend_problem)
+                    raise StopRequested()
             try:
                 self.heartbeat()
                 if self.should_run_maintenance_tasks:
@@ -319,6 +327,7 @@ class EvaluationWorker(SimpleWorker):
         # A job whose run broke on the sandbox itself says little; a backend that no longer
         # answers says the next jobs would break too: stop taking them, let other workers.
         self.backend_problem = sandbox_backend_problem()
+        self.backend_checked = time.monotonic()
         if self.backend_problem:
             log.error("the sandbox backend stopped working (%s): this worker takes no more jobs", self.backend_problem)
             self.request_stop(None, None)
