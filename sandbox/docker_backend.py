@@ -181,7 +181,7 @@ def container_kwargs(
                 # Nothing of the image's own /output is copied in: the folder starts empty.
                 no_copy=True,
                 driver_config=DriverConfig("local", options=output_volume_options(limits.output_mb)),
-                labels={**spec.labels, LABEL: "1", LABEL_RUN: run_id},
+                labels={**spec.labels, LABEL: "1", LABEL_RUN: run_id, LABEL_OWNER: process_identity()},
             ),
         ],
         "working_dir": "/submission",
@@ -648,7 +648,12 @@ def cleanup_leftovers(client=None, *, all_runs: bool = False, now: float | None 
                 if mount.get("Type") == "bind" and source.parent.name.startswith(SPARE_PREFIX):
                     remove_tree(source.parent)
     for volume in client.volumes.list(filters={"label": LABEL}):
-        # A volume still in use refuses removal; that is the one case to leave it.
+        # A live process's volume may be about to get its container: only a dead owner's goes
+        # (or, for volumes of versions without the owner label, any not in use). A volume still
+        # in use refuses removal; that is the one case to leave it.
+        owner = (volume.attrs.get("Labels") or {}).get(LABEL_OWNER)
+        if owner and not all_runs and not owner_is_dead(owner):
+            continue
         try:
             volume.remove()
             removed += 1

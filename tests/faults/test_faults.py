@@ -106,9 +106,9 @@ def test_cancels_while_queued_and_running_and_after_a_requeue_are_not_charged(cl
     assert running == first
     batch.wait_status(first, ("queued",), timeout=60)  # requeued after its worker died
     assert batch.cancel(team, first) == 200
-    stack.worker_start()
-    batch.wait_status(second, ("running",), timeout=60)
-    assert batch.cancel(team, second) == 409  # running: too late to cancel
+    stack.worker_start(wait=False)
+    batch.wait_status(second, ("running", "scoring", "finished"), timeout=90)
+    assert batch.cancel(team, second) == 409  # taken by a worker: too late to cancel
     batch.wait_settled(timeout=scenarios.SETTLE)
     result = verdict(batch)
     result.assert_clean()
