@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=40, help="submissions per fault")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sleep", type=float, default=2.0, help="seconds each program runs")
+    parser.add_argument("--upload-size", type=int, default=10,
+                        help="submissions sent while Redis is down (each waits for the push to give up)")
     parser.add_argument("--only", default="", help=f"comma-separated faults among {', '.join(FAULTS)}, fair_share")
     args = parser.parse_args()
     chosen = [f for f in (args.only.split(",") if args.only else [*FAULTS, "fair_share"]) if f]
@@ -68,7 +70,7 @@ def main() -> None:
                                 f"{n['detail'].get('queue_position')})")
                     print(rows[-1], flush=True)
                     continue
-                kwargs = {"size": args.size, "sleep": args.sleep}
+                kwargs = {"size": args.upload_size if fault == "upload_while_redis_down" else args.size, "sleep": args.sleep}
                 if fault not in ("engine_gone", "container_killed"):
                     kwargs["workers"] = args.workers
                 outcome = getattr(scenarios, fault)(stack, Path(tmp), **kwargs)
