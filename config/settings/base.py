@@ -89,16 +89,14 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("ARENA_D
     # a cached leaderboard read costs in all). One pool per server process; a request takes a
     # connection and gives it back at its end. Evaluation workers keep plain connections (one
     # per job, closed after it), and a pool's connections and threads must not cross a fork.
-    # A connection is checked before it is handed out: after a PostgreSQL restart the pool's
-    # old connections are dead, and a request must get a fresh one, not a 500.
-    from psycopg_pool import ConnectionPool
-
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("ARENA_DB_POOL_MIN", default=2),
         "max_size": env.int("ARENA_DB_POOL_MAX", default=20),
         "timeout": env.float("ARENA_DB_POOL_TIMEOUT", default=30),
-        "check": ConnectionPool.check_connection,
     }
+    # The pool checks a connection before it hands it out: after a PostgreSQL restart its old
+    # connections are dead, and a request must get a fresh one, not a 500.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
