@@ -69,7 +69,7 @@ def worker_kill_one(stack: Stack, tmp: Path, *, size: int = 4, sleep: float = 4.
     victims, killed_at = _killed(stack, count=1)
     _settle(batch, size)
     result = verdict(batch)
-    again = first_change_after(result.history, killed_at, to="queued", among=set(victims.values()))  # requeued
+    again = first_change_after(result.history, killed_at, to="queued")  # only a killed run goes back to the queue
     return Outcome("worker kill -9 (one)", result, again and again - killed_at, {"victims": victims, "batch": batch})
 
 
@@ -83,7 +83,7 @@ def worker_kill_all(stack: Stack, tmp: Path, *, size: int = 4, sleep: float = 4.
         stack.worker_start(wait=False)
     _settle(batch, size)
     result = verdict(batch)
-    again = first_change_after(result.history, killed_at, to="queued", among=set(victims.values()))  # requeued
+    again = first_change_after(result.history, killed_at, to="queued")  # only a killed run goes back to the queue
     return Outcome("worker kill -9 (all)", result, again and again - killed_at, {"victims": victims})
 
 
