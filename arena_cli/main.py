@@ -469,6 +469,8 @@ def cmd_submission(args) -> int:
         ("Message", sub.get("description") or "-"),
         ("Status", sub["status"] + (f" ({sub['failure_class']})" if sub.get("failure_class") else "")),
         ("Rule", sub.get("rule")),
+        ("Queue", None if sub.get("queue_position") is None else
+         f"{sub['queue_position']} job(s) before it; estimated start {sub.get('estimated_start')}"),
         ("Error", sub.get("error")),
         ("Detail", sub.get("error_detail") if sub.get("error_detail") != sub.get("error") else None),  # organizers only
         ("Selected", "yes (final submission)" if sub.get("selected") else "no"),

@@ -17,7 +17,6 @@ def evaluate_submission(submission_id: int) -> None:
     _setup()
     from . import services
 
-    services.stale_runs_reap()
     services.submission_evaluate(submission_id=submission_id)
 
 

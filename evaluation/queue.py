@@ -17,6 +17,8 @@ from importlib import import_module
 
 from django.conf import settings
 
+from evaluation import fair_queue, waiting
+
 log = logging.getLogger(__name__)
 
 CPU_QUEUE = "cpu"
@@ -28,9 +30,7 @@ GAME_JOB = "evaluation.jobs.play_membership_game"
 
 
 def redis_connection():
-    from redis import Redis
-
-    return Redis.from_url(settings.REDIS_URL)
+    return waiting.redis_connection()
 
 
 def rq_queue(name: str):
@@ -48,8 +48,14 @@ def queue_name(*, phase) -> str:
     return GPU_QUEUE if phase.needs_gpu else CPU_QUEUE
 
 
-def evaluation_enqueue(*, submission_id: int) -> None:
-    """Hand a submission to the evaluation workers. Called on commit by the submission services."""
+def evaluation_enqueue(*, submission_id: int, organizer: bool = False) -> None:
+    """Hand a submission to the evaluation workers. Called on commit by the submission services.
+
+    With RQ it goes to its team's fair queue (an organizer's rerun or a baseline behind the
+    teams', see :mod:`evaluation.fair_queue`) under one job id per submission, so a second
+    enqueue of a waiting submission adds nothing. When Redis does not answer the submission
+    stays queued in the database and the reaper enqueues it later: never an error here.
+    """
     mode = settings.ARENA_EVALUATION_MODE
     if mode == "manual":
         return
@@ -59,16 +65,34 @@ def evaluation_enqueue(*, submission_id: int) -> None:
     if mode == "thread":
         _embedded_worker().put((SUBMISSION_JOB, (submission_id,)))
         return
+    from redis.exceptions import RedisError
+
     from submissions.models import Submission
 
-    phase = Submission.objects.select_related("phase").get(pk=submission_id).phase
-    rq_queue(queue_name(phase=phase)).enqueue(
-        SUBMISSION_JOB,
-        submission_id,
-        job_timeout=job_timeout(phase=phase),
-        failure_ttl=7 * 24 * 3600,
-        description=f"evaluate submission {submission_id}",
-    )
+    submission = Submission.objects.select_related("phase").get(pk=submission_id)
+    job_id = waiting.submission_job_id(submission_id)
+    try:
+        connection = redis_connection()
+        if _waiting_job(connection, job_id):
+            return
+        fair_queue.fair_enqueue(
+            connection=connection, owner=waiting.submission_owner(submission=submission, organizer=organizer),
+            function=SUBMISSION_JOB, args=(submission_id,), job_id=job_id, job_timeout=job_timeout(phase=submission.phase),
+            failure_ttl=7 * 24 * 3600, description=f"evaluate submission {submission_id}",
+        )
+    except RedisError as exc:
+        log.warning("submission %s stays queued without a job (%s): the reaper enqueues it later", submission_id, exc)
+
+
+def _waiting_job(connection, job_id: str) -> bool:
+    """Whether job ``job_id`` already waits in a queue (then enqueueing it again would add nothing)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    try:
+        return Job.fetch(job_id, connection=connection).get_status() in (JobStatus.QUEUED, JobStatus.DEFERRED)
+    except NoSuchJobError:
+        return False
 
 
 def submissions_with_jobs() -> set[int] | None:
@@ -78,25 +102,28 @@ def submissions_with_jobs() -> set[int] | None:
     if settings.ARENA_EVALUATION_MODE != "rq":
         return None
     from rq.job import Job
-    from rq.registry import StartedJobRegistry
 
     connection = redis_connection()
     found: set[int] = set()
-    for name in (CPU_QUEUE, GPU_QUEUE):
-        queue = rq_queue(name)
-        ids = list(queue.get_job_ids()) + list(StartedJobRegistry(queue=queue).get_job_ids())
+    # Only jobs that wait: one a worker took is its attempt's, and the database says whether that
+    # attempt lives (evaluation.attempts); a job taken by a worker that died is no job at all.
+    names = [CPU_QUEUE, GPU_QUEUE] + [n for base in (CPU_QUEUE, GPU_QUEUE) for n in fair_queue.known_queue_names(connection=connection, base=base)]
+    for name in names:
+        ids = rq_queue(name).get_job_ids()
         for job in Job.fetch_many(ids, connection=connection):
             if job is not None and job.func_name == SUBMISSION_JOB and job.args:
                 found.add(int(job.args[0]))
     return found
 
 
-def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None, low_priority: bool = False,
-                timeout: int | None = None) -> None:
+def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None, team_id: int | None = None,
+                low_priority: bool = False, timeout: int | None = None) -> None:
     """Queue any evaluation job (arena pairs, membership games); same modes as submissions.
 
-    ``low_priority`` jobs go to :data:`GAME_QUEUE` (the embedded thread takes them after every
-    other job waiting); ``timeout`` replaces the phase's job timeout for a job of many runs.
+    With RQ it goes to the fair queue of ``team_id`` in the phase's competition (no team: the
+    organizers'); ``low_priority`` jobs go to :data:`GAME_QUEUE` instead, which workers take only
+    when no fair queue has work (the embedded thread takes them after every other job waiting).
+    ``timeout`` replaces the phase's job timeout for a job of many runs.
     """
     mode = settings.ARENA_EVALUATION_MODE
     if mode == "manual":
@@ -107,8 +134,13 @@ def job_enqueue(*, function: str, args: tuple, phase, key: str | None = None, lo
     if mode == "thread":
         _embedded_worker().put((function, args), low_priority=low_priority)
         return
-    name = GAME_QUEUE if low_priority else queue_name(phase=phase)
-    rq_queue(name).enqueue(function, *args, job_timeout=timeout or job_timeout(phase=phase), job_id=key)
+    if low_priority:
+        rq_queue(GAME_QUEUE).enqueue(function, *args, job_timeout=timeout or job_timeout(phase=phase), job_id=key)
+        return
+    owner = fair_queue.owner_for(base=queue_name(phase=phase), competition_id=phase.competition_id, team_id=team_id,
+                                 organizer=team_id is None)
+    fair_queue.fair_enqueue(connection=redis_connection(), owner=owner, function=function, args=args,
+                            job_timeout=timeout or job_timeout(phase=phase), job_id=key)
 
 
 def _call(function: str, args: tuple) -> None:

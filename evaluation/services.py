@@ -20,55 +20,75 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from competitions import filestore
-from evaluation import arena, membership_games, pipeline, queue
+from evaluation import arena, attempts, membership_games, pipeline, queue
 from evaluation.pipeline import InfrastructureFault, ProgramRun, ProgramUnrunnable, Workspace
 from evaluation.task_types import get_task
 from evaluation.task_types.base import OutputInvalid, Target, TaskData, TaskType
 from submissions import services as submission_services
 from submissions import uploads
 from submissions.models import Run, Submission
+from submissions.services import StatusWriteRefused
 
 log = logging.getLogger(__name__)
 
+RETRY_DELAY_SECONDS = 5.0
+ORPHAN_GRACE_SECONDS = 20.0  # an upload's own enqueue (on commit) takes milliseconds
+
 
 def submission_evaluate(*, submission_id: int) -> None:
-    """Evaluate one submission. Safe to call twice: only a queued (or interrupted) one is run."""
-    with transaction.atomic():
-        submission = (
-            Submission.objects.select_for_update(of=("self",)).select_related("competition", "phase", "team").filter(pk=submission_id).first()
-        )
-        if submission is None or submission.status not in (Submission.QUEUED, Submission.RUNNING, Submission.SCORING):
-            return
-        Submission.objects.filter(pk=submission.pk).update(attempts=submission.attempts + 1)
-        submission.attempts += 1
-        submission_services.submission_set_status(submission=submission, status=Submission.RUNNING)
+    """Evaluate one submission in an attempt of its own (:mod:`evaluation.attempts`).
 
+    Safe to call twice: a job for a submission that ended, or whose current attempt is alive,
+    does nothing. An attempt given up meanwhile (its worker thought dead) stops at its next
+    status write, which changes nothing.
+    """
+    submission = attempts.attempt_begin(submission_id=submission_id)
+    if submission is None:
+        return
+    with attempts.attempt_heartbeat(submission):
+        try:
+            _evaluate(submission)
+        except StatusWriteRefused as exc:
+            log.info("submission %s: attempt %s stops here: %s", submission.pk, submission.attempt_id, exc)
+        except InfrastructureFault as exc:
+            _infrastructure_failure(submission, str(exc))
+        except Exception as exc:  # a platform bug: never blame the team, keep the details for organizers
+            log.exception("evaluation of submission %s failed", submission.pk)
+            _infrastructure_failure(submission, f"{type(exc).__name__}: {exc}")
+
+
+def retry_delay(*, attempts_made: int) -> dt.timedelta:
+    """How long a retry after an infrastructure fault waits: long enough for a worker whose engine
+    broke to stop taking jobs, so that another worker takes the retry; growing with each try."""
+    return dt.timedelta(seconds=RETRY_DELAY_SECONDS * 2 ** max(0, attempts_made - 1))
+
+
+def _infrastructure_failure(submission: Submission, detail: str, *, at_once: bool = False) -> None:
+    """The platform failed this attempt: queue the submission again (after :func:`retry_delay`, or
+    ``at_once`` when its worker is known dead), or give up after the retries. Never the team's
+    fault, never charged. An attempt that is no longer current changes nothing here either."""
+    now = timezone.now()
     try:
-        _evaluate(submission)
-    except InfrastructureFault as exc:
-        _infrastructure_failure(submission, str(exc))
-    except Exception as exc:  # a platform bug: never blame the team, keep the details for organizers
-        log.exception("evaluation of submission %s failed", submission.pk)
-        _infrastructure_failure(submission, f"{type(exc).__name__}: {exc}")
-
-
-def _infrastructure_failure(submission: Submission, detail: str) -> None:
-    Run.objects.create(submission=submission, purpose=Run.EVALUATION, failure_class=Submission.INFRASTRUCTURE,
-                       message=detail, saw_hidden_data=True, finished=timezone.now())
-    if submission.attempts <= settings.ARENA_MAX_INFRA_RETRIES:
         with transaction.atomic():
-            submission_services.submission_set_status(submission=submission, status=Submission.QUEUED)
-            transaction.on_commit(lambda: queue.evaluation_enqueue(submission_id=submission.pk))
-    else:
-        with transaction.atomic():
-            submission_services.submission_set_status(
-                submission=submission, status=Submission.FAILED, failure_class=Submission.INFRASTRUCTURE,
-                error="The platform could not evaluate this submission (an infrastructure fault). "
-                      "It does not count against your quota; please submit it again.",
-            )
+            Run.objects.create(submission=submission, purpose=Run.EVALUATION, failure_class=Submission.INFRASTRUCTURE,
+                               message=detail, saw_hidden_data=True, finished=now)
+            if submission.attempts <= settings.ARENA_MAX_INFRA_RETRIES:
+                retry_at = None if at_once else now + retry_delay(attempts_made=submission.attempts)
+                submission_services.submission_set_status(submission=submission, status=Submission.QUEUED, retry_at=retry_at)
+                if at_once:
+                    transaction.on_commit(lambda: queue.evaluation_enqueue(submission_id=submission.pk), robust=True)
+            else:
+                submission_services.submission_set_status(
+                    submission=submission, status=Submission.FAILED, failure_class=Submission.INFRASTRUCTURE,
+                    error="The platform could not evaluate this submission (an infrastructure fault). "
+                          "It does not count against your quota; please submit it again.",
+                )
+    except StatusWriteRefused as exc:
+        log.info("submission %s: infrastructure fault of a given-up attempt ignored: %s", submission.pk, exc)
 
 
 def _evaluate(submission: Submission) -> None:
@@ -190,19 +210,22 @@ def scores_save(*, submission: Submission, scores: dict, release=None) -> None:
         membership_games.membership_game_schedule(submission=submission)
 
 
-def orphaned_submissions_requeue(*, now: dt.datetime | None = None, grace_seconds: float = 120.0) -> int:
+def orphaned_submissions_requeue(*, now: dt.datetime | None = None, grace_seconds: float = ORPHAN_GRACE_SECONDS) -> int:
     """Queue again every submission that waits as ``queued`` with no job to run it.
 
-    A job that failed before it marked its submission running (a database error, a worker
-    killed between dequeue and start) would otherwise leave it queued for good. Submissions
-    younger than ``grace_seconds`` are left alone: their job may be on its way (on commit).
+    An upload accepted while Redis was away, a retry whose delay has passed, a job lost before
+    it marked its submission running (a worker killed between dequeue and start): each would
+    otherwise stay queued for good. Submissions younger than ``grace_seconds`` are left alone:
+    their job may be on its way (on commit).
     """
     pending = queue.submissions_with_jobs()
     if pending is None:
         return 0
-    cutoff = (now or timezone.now()) - dt.timedelta(seconds=grace_seconds)
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=grace_seconds)
     orphans = (
         Submission.objects.filter(status=Submission.QUEUED, created__lt=cutoff)
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
         .exclude(pk__in=pending).order_by("created").values_list("pk", flat=True)
     )
     requeued = 0
@@ -214,14 +237,27 @@ def orphaned_submissions_requeue(*, now: dt.datetime | None = None, grace_second
 
 
 def stale_runs_reap(*, now: dt.datetime | None = None) -> int:
-    """No submission stays running past its time limit plus a margin: requeue it (an infrastructure fault)."""
+    """Requeue, at once, every running submission whose attempt is dead (its worker stopped beating,
+    see :mod:`evaluation.attempts`); one whose worker is alive is left alone, however long it runs.
+
+    Each candidate is locked and judged again under the lock, so a reaper never requeues what a
+    worker has just taken, and two reapers never requeue the same attempt twice.
+    """
     now = now or timezone.now()
     reaped = arena.arena_pairs_reap(now=now)
-    for submission in Submission.objects.filter(status__in=[Submission.RUNNING, Submission.SCORING]).select_related("phase", "competition"):
-        if arena.is_arena_row_open(submission):
-            continue  # its pairs are reaped one by one above
-        allowed = 2 * float(submission.phase.limits.get("wall_seconds", 600)) + settings.ARENA_RUN_MARGIN_SECONDS
-        if submission.started and (now - submission.started).total_seconds() > allowed:
-            _infrastructure_failure(submission, "the worker stopped answering (killed or restarted) past the time limit")
+    active = [Submission.RUNNING, Submission.SCORING]
+    for pk in Submission.objects.filter(status__in=active).values_list("pk", flat=True):
+        with transaction.atomic():
+            submission = (
+                Submission.objects.select_for_update(of=("self",), skip_locked=True).select_related("phase", "competition")
+                .filter(pk=pk, status__in=active).first()
+            )
+            if submission is None or arena.is_arena_row_open(submission):
+                continue  # taken meanwhile, or an arena row: its pairs are reaped one by one above
+            if attempts.attempt_alive(submission=submission, now=now):
+                continue
+            log.warning("submission %s: attempt %s of worker %s is dead; queued again", pk, submission.attempt_id,
+                        submission.worker or "(none)")
+            _infrastructure_failure(submission, "the worker stopped answering (killed or restarted)", at_once=True)
             reaped += 1
     return reaped

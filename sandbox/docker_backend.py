@@ -54,6 +54,35 @@ from .spec import ETC_HOSTS, FailureClass, RunResult, RunSpec
 LABEL = "org.anomed-arena.sandbox"  # every container and volume this backend creates
 LABEL_RUN = "org.anomed-arena.run"
 LABEL_DEADLINE = "org.anomed-arena.deadline"  # epoch seconds after which it is surely a leftover
+# host:pid:start-ticks of the process that made it, so that the leftovers of a dead process are
+# found at once, not only after their deadline (the start ticks tell a reused pid apart).
+LABEL_OWNER = "org.anomed-arena.owner"
+
+
+def process_identity(pid: int | None = None) -> str:
+    """``host:pid:start`` of a process (this one by default); its start time tells a reused pid apart."""
+    import socket
+
+    pid = os.getpid() if pid is None else pid
+    try:
+        start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        start = "0"
+    return f"{socket.gethostname()}:{pid}:{start}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """Whether ``owner`` (a :func:`process_identity`) names a process of this host that is gone.
+
+    A process on another host, or a label this version did not write, is never judged dead here.
+    """
+    import socket
+
+    host, _, rest = owner.partition(":")
+    pid, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    return process_identity(int(pid)) != owner
 RUN_USER = "65534:65534"
 # The container's init and keeper run as another unprivileged uid than the program: without
 # CAP_KILL a process may signal only its own uid's, so the program cannot end its container.
@@ -116,6 +145,7 @@ def container_kwargs(
         **spec.labels,
         LABEL: "1",
         LABEL_RUN: run_id,
+        LABEL_OWNER: process_identity(),
         # Generous margin: cleanup must never remove a container whose run is still going.
         LABEL_DEADLINE: str(int(now + limits.wall_seconds + 300)),
     }
@@ -157,7 +187,7 @@ def container_kwargs(
                 # Nothing of the image's own /output is copied in: the folder starts empty.
                 no_copy=True,
                 driver_config=DriverConfig("local", options=output_volume_options(limits.output_mb)),
-                labels={**spec.labels, LABEL: "1", LABEL_RUN: run_id},
+                labels={**spec.labels, LABEL: "1", LABEL_RUN: run_id, LABEL_OWNER: process_identity()},
             ),
         ],
         "working_dir": "/submission",
@@ -632,7 +662,8 @@ def _infrastructure(backend: str, message: str, started: float) -> RunResult:
 
 
 def cleanup_leftovers(client=None, *, all_runs: bool = False, now: float | None = None) -> int:
-    """Remove labelled containers and volumes past their deadline (or all with ``all_runs``).
+    """Remove labelled containers and volumes past their deadline or of a dead process of this host
+    (or all with ``all_runs``).
 
     For a worker's start-up and for CI: a run killed with its worker leaves its container
     behind; its deadline label says when it is certainly no longer anyone's. ``now`` (epoch
@@ -643,7 +674,7 @@ def cleanup_leftovers(client=None, *, all_runs: bool = False, now: float | None 
     removed = 0
     for container in client.containers.list(all=True, filters={"label": LABEL}):
         deadline = float(container.labels.get(LABEL_DEADLINE, "0") or 0)
-        if all_runs or deadline < now:
+        if all_runs or deadline < now or owner_is_dead(container.labels.get(LABEL_OWNER, "")):
             _quietly(container.remove, force=True, v=True)
             removed += 1
             # A spare's /submission and /input are hard links in a private folder of the
@@ -653,7 +684,12 @@ def cleanup_leftovers(client=None, *, all_runs: bool = False, now: float | None 
                 if mount.get("Type") == "bind" and source.parent.name.startswith(SPARE_PREFIX):
                     remove_tree(source.parent)
     for volume in client.volumes.list(filters={"label": LABEL}):
-        # A volume still in use refuses removal; that is the one case to leave it.
+        # A live process's volume may be about to get its container: only a dead owner's goes
+        # (or, for volumes of versions without the owner label, any not in use). A volume still
+        # in use refuses removal; that is the one case to leave it.
+        owner = (volume.attrs.get("Labels") or {}).get(LABEL_OWNER)
+        if owner and not all_runs and not owner_is_dead(owner):
+            continue
         try:
             volume.remove()
             removed += 1

@@ -53,7 +53,8 @@ def submission_changed(submission) -> None:
     for organizer in (False, True):
         payload = submission_payload(submission, organizer=organizer)
         group = submission_group(submission.pk, organizer=organizer)
-        transaction.on_commit(partial(_send, group, {"type": "submission.status", "submission": payload}))
+        # Best effort after the commit (robust): a push that fails never fails the status change.
+        transaction.on_commit(partial(_send, group, {"type": "submission.status", "submission": payload}), robust=True)
 
 
 def leaderboard_changed(phase) -> None:

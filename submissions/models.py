@@ -61,6 +61,13 @@ class Submission(models.Model):
     scoring_started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The current attempt (evaluation.attempts): its identity, the worker that runs it and its
+    # heartbeat. ``started`` above is the current attempt's start. ``retry_at``: a retry after an
+    # infrastructure fault is queued again no earlier than this (backoff).
+    attempt_id = models.UUIDField(null=True, blank=True, editable=False)
+    worker = models.CharField(max_length=200, blank=True, editable=False)
+    heartbeat = models.DateTimeField(null=True, blank=True, editable=False)
+    retry_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     selected = models.BooleanField(default=False, help_text="Chosen by the team for the private leaderboard.")
     is_baseline = models.BooleanField(default=False)

@@ -32,6 +32,12 @@ class QuotaExceeded(LimitReached):
     """The team's submission quota for the phase is used up."""
 
 
+class StatusWriteRefused(Exception):
+    """A status write that would change a finished, failed or cancelled submission (other than by
+    an organizer's rerun), or that names an attempt which is no longer the current one: it
+    changed nothing (see :mod:`evaluation.attempts`)."""
+
+
 @dataclass(frozen=True)
 class QuotaState:
     used_today: int
@@ -182,10 +188,12 @@ def baseline_create(*, competition: Competition, phase: Phase, name: str, role: 
     return submission
 
 
-def _enqueue_on_commit(submission: Submission) -> None:
+def _enqueue_on_commit(submission: Submission, *, organizer: bool = False) -> None:
     from evaluation import queue
 
-    transaction.on_commit(lambda: queue.evaluation_enqueue(submission_id=submission.pk))
+    # Robust: a queue that is away now (Redis restarting) must not undo an accepted upload; the
+    # reaper enqueues what no job waits for (evaluation.services.orphaned_submissions_requeue).
+    transaction.on_commit(lambda: queue.evaluation_enqueue(submission_id=submission.pk, organizer=organizer), robust=True)
 
 
 def submission_select(*, submission: Submission, selected: bool = True) -> Submission:
@@ -220,16 +228,23 @@ def submission_select(*, submission: Submission, selected: bool = True) -> Submi
 
 def submission_set_status(
     *, submission: Submission, status: str, failure_class: str = "", error: str = "", error_detail: str | None = None,
-    rule: str = "", now: dt.datetime | None = None
+    rule: str = "", now: dt.datetime | None = None, retry_at: dt.datetime | None = None, rerun: bool = False,
 ) -> Submission:
     """The one place a submission's status changes; watchers hear of it after commit.
 
     ``error`` is what the team reads, ``error_detail`` (``error`` when not given) what the
     organizers read: see :mod:`submissions.disclosure`.
+
+    The write names what the caller holds: only a submission still queued, running or scoring
+    changes (a finished, failed or cancelled one only by an organizer's ``rerun``), and only while
+    the instance's ``attempt_id`` is still the current attempt's. Otherwise nothing changes and
+    :class:`StatusWriteRefused` is raised. ``started`` is the current attempt's start: set when
+    an attempt begins, cleared when the submission goes back to the queue (so a cancel then is
+    not charged); ``retry_at`` holds a retry back until then.
     """
     now = now or timezone.now()
     fields: dict[str, Any] = {"status": status}
-    if status == Submission.RUNNING and submission.started is None:
+    if status == Submission.RUNNING:
         fields["started"] = now
     if status == Submission.SCORING:
         fields["scoring_started"] = now
@@ -240,8 +255,16 @@ def submission_set_status(
         fields["error_detail"] = error if error_detail is None else error_detail
         fields["rule"] = rule
     if status == Submission.QUEUED:
-        fields.update(failure_class="", error="", error_detail="", rule="", finished=None)
-    Submission.objects.filter(pk=submission.pk).update(**fields)
+        fields.update(failure_class="", error="", error_detail="", rule="", finished=None, started=None, scoring_started=None, attempt_id=None,
+                      worker="", heartbeat=None, retry_at=retry_at)
+    rows = Submission.objects.filter(pk=submission.pk)
+    if not rerun:
+        rows = rows.filter(status__in=Submission.ACTIVE_STATUSES)
+        if submission.attempt_id is not None:
+            rows = rows.filter(attempt_id=submission.attempt_id)
+    if not rows.update(**fields):
+        raise StatusWriteRefused(f"submission {submission.pk}: {status} refused (it ended, or attempt "
+                                 f"{submission.attempt_id} is no longer current)")
     for name, value in fields.items():
         setattr(submission, name, value)
     events.submission_changed(submission)
@@ -251,9 +274,13 @@ def submission_set_status(
 
 
 def submission_cancel(*, submission: Submission, actor=None) -> Submission:
-    if submission.status not in (Submission.QUEUED,):
-        raise Conflict(f"Only queued submissions can be cancelled; #{submission.pk} is {submission.status}.")
+    """Cancel a queued submission. One queued again after an infrastructure fault has no start of
+    its own (its attempt was given up), so its cancel is not charged either."""
     with transaction.atomic():
+        current = Submission.objects.select_for_update().get(pk=submission.pk)
+        if current.status != Submission.QUEUED:
+            raise Conflict(f"Only queued submissions can be cancelled; #{submission.pk} is {current.status}.")
+        submission.status, submission.attempt_id, submission.started = current.status, current.attempt_id, current.started
         audit_record(action=AuditEvent.CANCEL, actor=actor, competition_slug=submission.competition.slug,
                      target=f"submission:{submission.pk}")
         return submission_set_status(submission=submission, status=Submission.CANCELLED, error="Cancelled before it ran.")
@@ -276,9 +303,9 @@ def submission_rerun(*, submission: Submission, actor=None) -> Submission:
         Score.objects.filter(submission=submission).delete()
         Submission.objects.filter(pk=submission.pk).update(attempts=0, started=None, scoring_started=None)
         submission.attempts, submission.started, submission.scoring_started = 0, None, None
-        submission_set_status(submission=submission, status=Submission.QUEUED)
+        submission_set_status(submission=submission, status=Submission.QUEUED, rerun=True)
         events.leaderboard_changed(submission.phase)
-        _enqueue_on_commit(submission)
+        _enqueue_on_commit(submission, organizer=True)  # behind the teams' own work
     return submission
 
 

@@ -21,6 +21,7 @@ from competitions.leaderboards.selectors import task_metrics, team_history
 from competitions.views import competition_context
 from config.api_errors import ApiError
 from config.errors import ArenaError
+from evaluation.waiting import queue_position
 
 from . import disclosure, selectors, services
 from .events import submission_payload
@@ -123,5 +124,6 @@ def submission_detail(request, submission_id: int):
         services.submission_hidden_detail_read(submission=submission, actor=request.user, via="page")
     context.update(tab="submissions", submission=submission, score_rows=score_rows, private_ok=private_ok,
                    shown=shown, runs=[{**disclosure.run_view(run=run, organizer=organizer), "label": run.get_purpose_display()} for run in runs],
-                   organizer_view=organizer, payload=submission_payload(submission, organizer=organizer))
+                   organizer_view=organizer, payload=submission_payload(submission, organizer=organizer),
+                   queue=queue_position(submission=submission))
     return render(request, "submissions/detail.html", context)

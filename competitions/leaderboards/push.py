@@ -59,5 +59,9 @@ def _publish(phase) -> None:
 
 
 def leaderboard_changed(phase) -> None:
-    """Call from the service that changed scores or selections, inside its transaction."""
-    transaction.on_commit(lambda: _publish(phase))
+    """Call from the service that changed scores or selections, inside its transaction.
+
+    Best effort after the commit (``robust``): a cache or channel layer that is away (Redis
+    restarting) is logged and never fails the service that saved the scores.
+    """
+    transaction.on_commit(lambda: _publish(phase), robust=True)

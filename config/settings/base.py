@@ -5,6 +5,7 @@ in-process evaluation thread and the best sandbox backend available. ``DATABASE_
 ``REDIS_URL`` switch to PostgreSQL and to RQ plus the Redis channel layer.
 """
 
+import tempfile
 from pathlib import Path
 
 import environ
@@ -97,6 +98,9 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.bool("ARENA_D
         "max_size": env.int("ARENA_DB_POOL_MAX", default=20),
         "timeout": env.float("ARENA_DB_POOL_TIMEOUT", default=30),
     }
+    # The pool checks a connection before it hands it out: after a PostgreSQL restart its old
+    # connections are dead, and a request must get a fresh one, not a 500.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Failed logins (web page, token endpoint, admin) are counted per username and client address;
@@ -166,6 +170,9 @@ ARENA_SANDBOX_BACKEND = env("ARENA_SANDBOX_BACKEND", default="")  # "", "docker"
 ARENA_RUNTIME_IMAGE = env("ARENA_RUNTIME_IMAGE", default=RUNTIME_IMAGE)
 ARENA_RUN_MARGIN_SECONDS = env.int("ARENA_RUN_MARGIN_SECONDS", default=120)
 ARENA_MAX_INFRA_RETRIES = env.int("ARENA_MAX_INFRA_RETRIES", default=2)
+# Each worker keeps its scratch (decrypted hidden data included) in a folder of its own here,
+# emptied when it starts and removed by the reaper once its process is gone.
+ARENA_SCRATCH_ROOT = Path(env("ARENA_SCRATCH_ROOT", default=str(Path(tempfile.gettempdir()) / "arena-scratch")))
 # "rq": jobs go to the RQ queues "cpu" and "gpu"; "thread": an in-process worker thread runs
 # the same job function; "manual": jobs are only recorded (tests drive them explicitly).
 ARENA_EVALUATION_MODE = env("ARENA_EVALUATION_MODE", default="rq" if REDIS_URL else "thread")

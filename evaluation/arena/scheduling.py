@@ -131,12 +131,13 @@ def pairs_enqueue_on_commit(results: list[ArenaResult], phase: Phase) -> None:
     jobs = [(r.attack_id, r.defense_id) for r in results]
 
     def send() -> None:
+        teams = dict(Submission.objects.filter(pk__in={a for a, _ in jobs}, is_baseline=False).values_list("pk", "team_id"))
         for attack_id, defense_id in jobs:
             queue.job_enqueue(function=PAIR_JOB, args=(attack_id, defense_id), phase=phase,
-                              key=f"arena-pair-{attack_id}-{defense_id}")
+                              key=f"arena-pair-{attack_id}-{defense_id}", team_id=teams.get(attack_id))
 
     if jobs:
-        transaction.on_commit(send)
+        transaction.on_commit(send, robust=True)  # a queue that is away must not fail what committed
 
 
 def arena_schedule_for(*, submission: Submission) -> list[ArenaResult]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from rest_framework import serializers
 
 from competitions import access
@@ -64,12 +66,16 @@ class SubmissionOut(serializers.ModelSerializer):
     started = serializers.CharField(allow_null=True, read_only=True)
     finished = serializers.CharField(allow_null=True, read_only=True)
     runs = serializers.SerializerMethodField()
+    queue_position = serializers.SerializerMethodField(
+        help_text="While queued: how many jobs the workers take before this one (fair order); null otherwise.")
+    estimated_start = serializers.SerializerMethodField(help_text="While queued: when it should start (an estimate).")
 
     class Meta:
         model = Submission
         fields = ["id", "competition", "phase", "team", "status", "role", "task", "kind", "description",
                   "original_filename", "sha256", "size", "selected", "is_baseline", "public_scores", "private_scores",
-                  "failure_class", "rule", "error", "error_detail", "created", "started", "finished", "runs"]
+                  "failure_class", "rule", "error", "error_detail", "created", "started", "finished", "queue_position",
+                  "estimated_start", "runs"]
 
     def to_representation(self, sub: Submission) -> dict:
         data = super().to_representation(sub)
@@ -80,6 +86,22 @@ class SubmissionOut(serializers.ModelSerializer):
         for name, value in view.items():  # failure, error and times: as the disclosure rule says
             data[name] = iso(value) if name in ("created", "started", "finished") else value
         return data
+
+    def _queue(self, sub: Submission):
+        from evaluation.waiting import queue_position
+
+        cache = cast(dict, self.context).setdefault("queue_positions", {})  # one lookup per submission, shared by a list
+        if sub.pk not in cache:
+            cache[sub.pk] = queue_position(submission=sub)
+        return cache[sub.pk]
+
+    def get_queue_position(self, sub: Submission) -> int | None:
+        position = self._queue(sub)
+        return position.ahead if position else None
+
+    def get_estimated_start(self, sub: Submission) -> str | None:
+        position = self._queue(sub)
+        return position.estimated_start.isoformat().replace("+00:00", "Z") if position else None
 
     def get_team(self, sub: Submission):
         return sub.baseline_name if sub.is_baseline else (sub.team.name if sub.team else None)

@@ -49,7 +49,11 @@ def rq_setup(settings, redis_url, docker_ready):
     settings.REDIS_URL = redis_url
     settings.ARENA_EVALUATION_MODE = "rq"
     settings.ARENA_SANDBOX_BACKEND = "docker"
-    Queue("cpu", connection=Redis.from_url(redis_url)).empty()
+    from evaluation import fair_queue
+
+    connection = Redis.from_url(redis_url)
+    for name in ["cpu", *fair_queue.known_queue_names(connection=connection, base="cpu")]:
+        Queue(name, connection=connection).empty()
     return redis_url
 
 
@@ -167,7 +171,9 @@ def test_a_queued_submission_whose_job_was_lost_is_queued_again_by_the_reaper(rq
     assert response.status_code == 201, response.json()
     submission = Submission.objects.get(pk=response.json()["id"])
 
-    queue = Queue("cpu", connection=Redis.from_url(rq_setup))
+    from evaluation.waiting import submission_owner
+
+    queue = Queue(submission_owner(submission=submission).queue_name, connection=Redis.from_url(rq_setup))
     assert queue.count == 1
     out = StringIO()
     call_command("reap_stale_runs", stdout=out)  # its job waits: nothing to do
