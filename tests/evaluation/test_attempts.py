@@ -22,6 +22,7 @@ from submissions.services import (
     submission_cancel,
     submission_set_status,
 )
+from tests.factories import predictions_for
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +34,9 @@ def submission(make_user, membership_competition, settings, client_for):
     settings.ARENA_EVALUATION_MODE = "manual"
     user = make_user("attempts")
     team_create(competition=membership_competition, user=user, name="Attempt team")
-    response = client_for(user).post(URL, {"file": SimpleUploadedFile("p.csv", b"candidate_id,score\nc0000,0.5\n")},
-                                     format="multipart")
+    # A complete file: an incomplete one is refused at upload.
+    predictions = predictions_for(membership_competition, perfect=False)
+    response = client_for(user).post(URL, {"file": SimpleUploadedFile("p.csv", predictions)}, format="multipart")
     assert response.status_code == 201
     attempts.worker_identity_set("test-worker")
     yield Submission.objects.get(pk=response.json()["id"])
