@@ -68,7 +68,7 @@ def test_rows_written_before_keep_their_detail_for_the_organizers_only(make_user
     defense = submission_make(competition=competition, team=team, public={"singling_out_risk": None},
                               details={"singling_out_risk": {"reason": LIBRARY_ERROR}})
 
-    migration = importlib.import_module("submissions.migrations.0003_withhold_hidden_run_details_written_before")
+    migration = importlib.import_module("submissions.migrations.0004_withhold_hidden_run_details_written_before")
     migration.withhold(apps, None)
 
     seen = client_for(member).get(f"/api/v1/submissions/{failed.pk}/").json()
