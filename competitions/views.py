@@ -122,6 +122,16 @@ def competition_detail(request, slug: str):
     return render(request, "competitions/detail.html", context)
 
 
+def _report_links(*, phase, split: str, entries: list[dict], organizer: bool, team) -> set[int]:
+    """The submissions among a board's rows (or the matrix's defenses) whose identifiability
+    report on ``split`` the viewer may read: the template links exactly these."""
+    return {
+        entry["submission"] for entry in entries
+        if access.may_read_report(phase=phase, split=split, organizer=organizer,
+                                  own=bool(entry.get("baseline")) or (team is not None and entry.get("team_id") == team.pk))
+    }
+
+
 def competition_leaderboard(request, slug: str):
     context = competition_context(request, slug)
     competition = context["competition"]
@@ -143,6 +153,14 @@ def competition_leaderboard(request, slug: str):
     matrix_url = (reverse("api-arena-matrix", kwargs={"slug": competition.slug}) + "?" + urlencode({"phase": phase.name})
                   if matrix is not None else None)
     report_url = reverse("submission-report", kwargs={"submission_id": 0}).replace("/0/", "/{id}/")
+    team = context["team"]
+    reports = {
+        "public": _report_links(phase=phase, split=Score.PUBLIC, entries=public["rows"], organizer=organizer, team=team),
+        "private": _report_links(phase=phase, split=Score.PRIVATE, entries=private["rows"], organizer=organizer, team=team)
+        if private is not None else set(),
+        "matrix": _report_links(phase=phase, split=matrix_split, entries=matrix["defenses"], organizer=organizer, team=team)
+        if matrix is not None else set(),
+    }
     context.update(
         tab="leaderboard",
         phase=phase,
@@ -156,6 +174,7 @@ def competition_leaderboard(request, slug: str):
         has_roc=any("roc" in row for row in public["rows"]),
         pareto=pareto,
         defense_board=role == Submission.DEFENSE,
+        reports=reports,
         matrix=matrix,
         matrix_bands=identifiability.risk_bands(),
         page_data={
