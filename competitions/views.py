@@ -25,8 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.services import user_register
 from audit.services import audit_denied
-from config.api_errors import ApiError
-from config.errors import ArenaError
+from config.errors import ArenaError, InvalidInput, NotFound
 from config.errors import status_code as error_status
 from evaluation import identifiability
 from evaluation import selectors as arena_selectors
@@ -247,15 +246,11 @@ def competition_team(request, slug: str):
             if action == "join":
                 team = selectors.team_by_invite_code(competition=competition, invite_code=request.POST.get("invite_code", ""))
                 if team is None:
-                    raise ApiError("invite_code: no team of this competition has this invite code.", status_code=404)
+                    raise NotFound("invite_code: no team of this competition has this invite code.")
                 services.team_join(team=team, user=request.user, invite_code=request.POST.get("invite_code", "").strip())
                 messages.success(request, f"You joined {team.name}.")
                 return redirect("competition-team", slug=slug)
-            raise ApiError("Choose to create a team or to join one.")
-        except ApiError as exc:
-            context["error"] = exc.message
-            context["form_action"] = action
-            return render(request, "competitions/team.html", {**context, "tab": "team"}, status=exc.status_code)
+            raise InvalidInput("Choose to create a team or to join one.")
         except ArenaError as exc:
             context["error"] = exc.message
             context["form_action"] = action
@@ -384,7 +379,7 @@ def organize_action(request, slug: str):
             submission_services.submission_rerun(submission=submission, actor=request.user)
             messages.success(request, f"Submission #{submission.pk} is queued again.")
         else:
-            raise ApiError(f"Unknown action {action!r}.")
-    except (ApiError, ArenaError) as exc:
+            raise InvalidInput(f"Unknown action {action!r}.")
+    except ArenaError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("organize-competition", kwargs={"slug": slug}))

@@ -107,7 +107,11 @@ def test_team_create_join_and_limits(api_client, make_user, client_for, membersh
     assert client_for(stranger).post("/api/v1/competitions/missing/teams/", {"name": "X"}).status_code == 404
 
     wrong = client_for(friend).post(f"/api/v1/teams/{team['id']}/join/", {"invite_code": "guess"})
-    assert wrong.status_code == 403
+    assert wrong.status_code == 403 and wrong.json() == {"error": "invite_code: this is not the team's invite code.", "detail": None}
+    from audit.models import AuditEvent  # a guessed code is a refused permission check, on the record
+
+    guessed = AuditEvent.objects.get(action=AuditEvent.DENIED, target=f"team:{team['id']}")
+    assert guessed.actor_username == friend.username and guessed.competition_slug == "mia-test"
     joined = client_for(friend).post(f"/api/v1/teams/{team['id']}/join/", {"invite_code": team["invite_code"]})
     assert joined.status_code == 200
     assert joined.json()["members"] == [owner.username, friend.username]
