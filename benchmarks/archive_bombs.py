@@ -200,14 +200,14 @@ def _size(text: str) -> int:
 
 def refusal_time(path: Path, filename: str) -> tuple[float, str]:
     """Seconds the upload check took, and its refusal (or ACCEPTED)."""
-    from config.api_errors import ApiError
+    from config.errors import InvalidInput
     from submissions.uploads import upload_check
 
     started = time.perf_counter()
     try:
         kind = upload_check(path=path, filename=filename, task=TASK)
         outcome = f"ACCEPTED as {kind}"
-    except ApiError as exc:
+    except InvalidInput as exc:
         outcome = str(exc.args[0] if exc.args else exc)
     return time.perf_counter() - started, outcome
 

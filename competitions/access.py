@@ -55,6 +55,16 @@ def may_see_private(*, phase: Phase, user=None, organizer: bool | None = None) -
     return organizer
 
 
+def may_read_report(*, phase: Phase, split: str, organizer: bool, own: bool) -> bool:
+    """A finished defense's identifiability report on ``split`` (of a competition the reader
+    may see): the public split for everyone; the private split for organizers always, and for
+    the defense's team (``own``; for an organizer baseline: everyone) once the phase's private
+    board is visible. The boards and the arena matrix link a report exactly where this holds."""
+    if split != "private" or organizer:
+        return True
+    return own and phase.private_visible()
+
+
 def may_read_audit_log(*, competition: Competition, user) -> bool:
     return may_organize(competition=competition, user=user)
 

@@ -16,8 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from audit.services import audit_record
-from config.api_errors import ApiError
+from audit.services import audit_denied, audit_record
 from config.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from config.formats import iso
 from sandbox import archive
@@ -350,16 +349,18 @@ def team_join(*, team: Team, user, invite_code: str) -> Team:
     import hmac
 
     if not hmac.compare_digest((invite_code or "").encode(), team.invite_code.encode()):
-        raise ApiError("invite_code: this is not the team's invite code.", status_code=403)
+        reason = "invite_code: this is not the team's invite code."
+        audit_denied(actor=user, competition_slug=team.competition.slug, target=f"team:{team.pk}", reason=reason)
+        raise NotAllowed(reason)
     competition = team.competition
     with transaction.atomic():
         Team.objects.select_for_update().get(pk=team.pk)
         if TeamMembership.objects.filter(user=user, competition=competition).exists():
-            raise ApiError(f"You are already in a team of '{competition.slug}'; one team per person per competition.", status_code=409)
+            raise Conflict(f"You are already in a team of '{competition.slug}'; one team per person per competition.")
         phase_limits = [p.max_team_size for p in competition.phases.all()]
         limit = min(phase_limits) if phase_limits else None
         if limit is not None and team.memberships.count() >= limit:
-            raise ApiError(f"Team {team.name!r} is full: at most {limit} members.", status_code=409)
+            raise Conflict(f"Team {team.name!r} is full: at most {limit} members.")
         TeamMembership.objects.create(team=team, user=user, competition=competition)
     return team
 

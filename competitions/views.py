@@ -25,8 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.services import user_register
 from audit.services import audit_denied
-from config.api_errors import ApiError
-from config.errors import ArenaError
+from config.errors import ArenaError, InvalidInput, NotFound
 from config.errors import status_code as error_status
 from evaluation import identifiability
 from evaluation import selectors as arena_selectors
@@ -122,6 +121,16 @@ def competition_detail(request, slug: str):
     return render(request, "competitions/detail.html", context)
 
 
+def _report_links(*, phase, split: str, entries: list[dict], organizer: bool, team) -> set[int]:
+    """The submissions among a board's rows (or the matrix's defenses) whose identifiability
+    report on ``split`` the viewer may read: the template links exactly these."""
+    return {
+        entry["submission"] for entry in entries
+        if access.may_read_report(phase=phase, split=split, organizer=organizer,
+                                  own=bool(entry.get("baseline")) or (team is not None and entry.get("team_id") == team.pk))
+    }
+
+
 def competition_leaderboard(request, slug: str):
     context = competition_context(request, slug)
     competition = context["competition"]
@@ -143,6 +152,14 @@ def competition_leaderboard(request, slug: str):
     matrix_url = (reverse("api-arena-matrix", kwargs={"slug": competition.slug}) + "?" + urlencode({"phase": phase.name})
                   if matrix is not None else None)
     report_url = reverse("submission-report", kwargs={"submission_id": 0}).replace("/0/", "/{id}/")
+    team = context["team"]
+    reports = {
+        "public": _report_links(phase=phase, split=Score.PUBLIC, entries=public["rows"], organizer=organizer, team=team),
+        "private": _report_links(phase=phase, split=Score.PRIVATE, entries=private["rows"], organizer=organizer, team=team)
+        if private is not None else set(),
+        "matrix": _report_links(phase=phase, split=matrix_split, entries=matrix["defenses"], organizer=organizer, team=team)
+        if matrix is not None else set(),
+    }
     context.update(
         tab="leaderboard",
         phase=phase,
@@ -156,6 +173,7 @@ def competition_leaderboard(request, slug: str):
         has_roc=any("roc" in row for row in public["rows"]),
         pareto=pareto,
         defense_board=role == Submission.DEFENSE,
+        reports=reports,
         matrix=matrix,
         matrix_bands=identifiability.risk_bands(),
         page_data={
@@ -228,15 +246,11 @@ def competition_team(request, slug: str):
             if action == "join":
                 team = selectors.team_by_invite_code(competition=competition, invite_code=request.POST.get("invite_code", ""))
                 if team is None:
-                    raise ApiError("invite_code: no team of this competition has this invite code.", status_code=404)
+                    raise NotFound("invite_code: no team of this competition has this invite code.")
                 services.team_join(team=team, user=request.user, invite_code=request.POST.get("invite_code", "").strip())
                 messages.success(request, f"You joined {team.name}.")
                 return redirect("competition-team", slug=slug)
-            raise ApiError("Choose to create a team or to join one.")
-        except ApiError as exc:
-            context["error"] = exc.message
-            context["form_action"] = action
-            return render(request, "competitions/team.html", {**context, "tab": "team"}, status=exc.status_code)
+            raise InvalidInput("Choose to create a team or to join one.")
         except ArenaError as exc:
             context["error"] = exc.message
             context["form_action"] = action
@@ -365,7 +379,7 @@ def organize_action(request, slug: str):
             submission_services.submission_rerun(submission=submission, actor=request.user)
             messages.success(request, f"Submission #{submission.pk} is queued again.")
         else:
-            raise ApiError(f"Unknown action {action!r}.")
-    except (ApiError, ArenaError) as exc:
+            raise InvalidInput(f"Unknown action {action!r}.")
+    except ArenaError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("organize-competition", kwargs={"slug": slug}))

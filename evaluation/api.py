@@ -10,6 +10,7 @@ from rest_framework import permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from competitions import access
 from competitions import selectors as competition_selectors
 from config.api_errors import ApiError
 from submissions.models import Score
@@ -64,9 +65,7 @@ class ArenaMatrixView(APIView):
         split = request.query_params.get("split", Score.PUBLIC)
         if split not in (Score.PUBLIC, Score.PRIVATE):
             raise ApiError(f"split: expected public or private, got {split!r}.")
-        if split == Score.PRIVATE and not phase.private_visible() and not competition_selectors.is_organizer(
-            competition=competition, user=request.user
-        ):
+        if split == Score.PRIVATE and not access.may_see_private(phase=phase, user=request.user):
             raise ApiError(f"The private split of phase {phase.name!r} is hidden until the organizers reveal it"
                            + (f" or the phase ends ({phase.end.isoformat()})." if phase.end else "."), status_code=403)
         return Response(selectors.arena_matrix_shared(phase=phase, split=split))

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 
-from competitions import selectors as competition_selectors
+from competitions import access
 from config.formats import finite, iso
 from submissions.models import Score, Submission
 
@@ -347,12 +347,9 @@ def report_defense_get(*, submission_id: int, user) -> tuple[Submission, str]:
     if submission is None:
         raise Http404(f"No submission {submission_id}.")
     published = submission.competition.published
-    if competition_selectors.is_organizer(competition=submission.competition, user=user):
+    if access.may_organize(competition=submission.competition, user=user):
         reader = "organizer"
-    elif (submission.is_baseline and published) or (
-        user is not None and user.is_authenticated and submission.team is not None
-        and submission.team.memberships.filter(user=user).exists()
-    ):
+    elif (submission.is_baseline and published) or access.is_member(team=submission.team, user=user):
         reader = "team"
     elif published and submission.role == Submission.DEFENSE and submission.status == Submission.FINISHED:
         reader = "public"
@@ -367,9 +364,8 @@ def report_split_allowed(*, defense: Submission, split: str, reader: str) -> Non
     """The private split's report shows to organizers, and to the defense's team once the
     phase's private leaderboard is visible; other readers see the public split only."""
     split_check(split)
-    if split != Score.PRIVATE or reader == "organizer":
+    if access.may_read_report(phase=defense.phase, split=split, organizer=reader == "organizer", own=reader == "team"):
         return
     if reader != "team":
         raise PermissionDenied("The private split's report is for the defense's team and the organizers.")
-    if not defense.phase.private_visible():
-        raise PermissionDenied("The private split stays hidden until the organizers reveal it or the phase ends.")
+    raise PermissionDenied("The private split stays hidden until the organizers reveal it or the phase ends.")

@@ -4,8 +4,8 @@ Pareto front of the defenses (a defense's identifiability report: :mod:`evaluati
 Every function returns plain dicts and lists (JSON-ready: numbers, strings, booleans, None;
 times as ISO 8601 strings) whose shape is documented in its docstring. They apply no access
 rules of their own except where named (``report_defense_get``): callers decide whether the
-viewer may see a split (the private split only once ``phase.private_visible()`` or for the
-competition's organizers, as for leaderboards).
+viewer may see a split (the private split as ``competitions.access.may_see_private`` says, as
+for leaderboards).
 """
 
 from __future__ import annotations

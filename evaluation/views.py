@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 
+from competitions import access
 from competitions.views import competition_context
 from submissions.models import Score
 
@@ -28,7 +29,8 @@ def submission_report(request, submission_id: int):
     if split not in selectors.SPLITS:
         raise Http404(f"No split {split!r}: choose public or private.")
     context = competition_context(request, defense.competition.slug)
-    private_allowed = reader == "organizer" or (reader == "team" and defense.phase.private_visible())
+    private_allowed = access.may_read_report(phase=defense.phase, split=Score.PRIVATE, organizer=reader == "organizer",
+                                             own=reader == "team")
     context.update(
         defense=defense,
         split=split,

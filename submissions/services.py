@@ -21,8 +21,7 @@ from audit.services import audit_record
 from competitions import access, filestore
 from competitions import selectors as competition_selectors
 from competitions.models import Competition, Phase, Team
-from config.api_errors import ApiError
-from config.errors import Conflict, LimitReached
+from config.errors import Conflict, InvalidInput, LimitReached, TooLarge
 
 from . import events, uploads
 from .models import Submission
@@ -90,17 +89,17 @@ def _resolve_task(*, competition: Competition, role: str | None, task: str | Non
     tasks = [competition.task, *competition.attack_tasks]
     if task:
         if task not in tasks:
-            raise ApiError(f"task: this competition has no task {task!r} (it has: {', '.join(tasks)}).")
+            raise InvalidInput(f"task: this competition has no task {task!r} (it has: {', '.join(tasks)}).")
         task_role = get_task(task).role
         if role and role != task_role:
-            raise ApiError(f"role: task {task} is a {task_role} task, not {role}.")
+            raise InvalidInput(f"role: task {task} is a {task_role} task, not {role}.")
         return task_role, task
     if role:
         if role not in (Submission.DEFENSE, Submission.ATTACK):
-            raise ApiError("role: expected 'defense' or 'attack'.")
+            raise InvalidInput("role: expected 'defense' or 'attack'.")
         matching = [t for t in tasks if get_task(t).role == role]
         if not matching:
-            raise ApiError(f"role: this competition takes no {role} submissions.")
+            raise InvalidInput(f"role: this competition takes no {role} submissions.")
         if len(matching) > 1:
             raise _choice_needed(competition=competition, choices=[(role, t) for t in matching])
         return role, matching[0]
@@ -109,9 +108,9 @@ def _resolve_task(*, competition: Competition, role: str | None, task: str | Non
     return get_task(competition.task).role, competition.task
 
 
-def _choice_needed(*, competition: Competition, choices: list[tuple[str, str]]) -> ApiError:
+def _choice_needed(*, competition: Competition, choices: list[tuple[str, str]]) -> InvalidInput:
     listed = "; ".join(f"role={role} task={task}" for role, task in choices)
-    return ApiError(
+    return InvalidInput(
         f"task: competition '{competition.slug}' takes several kinds of submission; name the one this is "
         f"with 'role' and 'task' ({listed}). Nothing was stored and no quota was used.",
         detail={"choices": [{"role": role, "task": task} for role, task in choices]},
@@ -133,13 +132,10 @@ def submission_create(
 ) -> Submission:
     """Check and store an upload, then queue its evaluation once the transaction commits."""
     if size > settings.ARENA_MAX_UPLOAD_BYTES:
-        raise ApiError(
-            f"file: {filename} is {size:,} bytes; the limit is {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.",
-            status_code=413,
-        )
+        raise TooLarge(f"file: {filename} is {size:,} bytes; the limit is {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.")
     phase = phase or competition_selectors.phase_open_latest(competition=competition)
     if phase is None or not phase.is_open():
-        raise ApiError(f"Competition '{competition.slug}' has no phase open for submissions now.", status_code=409)
+        raise Conflict(f"Competition '{competition.slug}' has no phase open for submissions now.")
     role, task = _resolve_task(competition=competition, role=role, task=task)
 
     with tempfile.TemporaryDirectory(prefix="arena-upload-") as tmp:
@@ -149,7 +145,7 @@ def submission_create(
             for block in iter(lambda: upload.read(1024 * 1024), b""):
                 copied += len(block)
                 if copied > settings.ARENA_MAX_UPLOAD_BYTES:
-                    raise ApiError(f"file: {filename} is larger than {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.", status_code=413)
+                    raise TooLarge(f"file: {filename} is larger than {settings.ARENA_MAX_UPLOAD_BYTES:,} bytes.")
                 out.write(block)
         kind = uploads.upload_check(path=local, filename=filename, task=task)
         uploads.upload_check_output(path=local, kind=kind, competition=competition, task=task)

@@ -20,7 +20,7 @@ from django.conf import settings
 import sandbox
 from competitions import filestore
 from competitions.models import Dataset
-from config.api_errors import ApiError
+from config.errors import InvalidInput
 from evaluation import task_types
 from sandbox import archive
 
@@ -40,16 +40,16 @@ def upload_limits() -> archive.ArchiveLimits:
 
 
 def upload_check(*, path: Path, filename: str, task: str) -> str:
-    """Return the submission kind (file, code or image) or raise a 400 ApiError."""
+    """Return the submission kind (file, code or image) or raise InvalidInput (400)."""
 
     if path.is_dir():
-        raise ApiError(f"file: {filename} is a folder; upload an archive or a file.")
+        raise InvalidInput(f"file: {filename} is a folder; upload an archive or a file.")
     if path.stat().st_size == 0:
-        raise ApiError(f"file: {filename} is empty.")
+        raise InvalidInput(f"file: {filename} is empty.")
     task_type = task_types.get_task(task)
     if not _looks_like_archive(path):
         if not task_type.accepts_file:
-            raise ApiError(
+            raise InvalidInput(
                 f"file: task {task} runs code: upload a zip or tar.gz with main.py at its root "
                 "(or a submission.yaml naming `command:`), or a `docker save` image archive."
             )
@@ -66,7 +66,7 @@ def upload_check(*, path: Path, filename: str, task: str) -> str:
         with tempfile.TemporaryDirectory(prefix="arena-check-") as scratch:
             archive.unpack_submission(path, Path(scratch) / "unpacked", limits=limits, archive_format=archive_format)
     except archive.SubmissionArchiveInvalid as exc:
-        raise ApiError(f"file: {filename}: {exc}") from exc
+        raise InvalidInput(f"file: {filename}: {exc}") from exc
     return Submission.CODE
 
 
@@ -86,13 +86,13 @@ def _check_csv(path: Path, *, filename: str, expected: str) -> None:
             head = fh.read(64 * 1024)
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ApiError(f"file: {filename} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV like {expected}.") from exc
+        raise InvalidInput(f"file: {filename} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV like {expected}.") from exc
     if "\x00" in text:
-        raise ApiError(f"file: {filename} is binary, not a CSV file like {expected}.")
+        raise InvalidInput(f"file: {filename} is binary, not a CSV file like {expected}.")
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
-        raise ApiError(f"file: {filename} line 1: expected a header row as in {expected}.")
+        raise InvalidInput(f"file: {filename} line 1: expected a header row as in {expected}.")
 
 
 ARENA_ATTACK_FILE = (
@@ -115,7 +115,7 @@ def upload_check_output(*, path: Path, kind: str, competition, task: str) -> Non
         return
     task_type = task_types.get_task(task)
     if competition.is_arena and task_type.role == Submission.ATTACK:
-        raise ApiError(ARENA_ATTACK_FILE)
+        raise InvalidInput(ARENA_ATTACK_FILE)
     with tempfile.TemporaryDirectory(prefix="arena-precheck-") as scratch:
         try:
             input_dir = _public_input(competition=competition, task_type=task_type, dest=Path(scratch) / "input")
@@ -128,7 +128,7 @@ def upload_check_output(*, path: Path, kind: str, competition, task: str) -> Non
         try:
             task_type.validate(path=output, prepared=prepared)
         except task_types.OutputInvalid as exc:
-            raise ApiError(str(exc), detail={"file": exc.file, "line": exc.line, "column": exc.column}) from exc
+            raise InvalidInput(str(exc), detail={"file": exc.file, "line": exc.line, "column": exc.column}) from exc
 
 
 def _public_input(*, competition, task_type, dest: Path) -> Path:

@@ -19,7 +19,6 @@ from competitions import access
 from competitions import selectors as competition_selectors
 from competitions.leaderboards.selectors import task_metrics, team_history
 from competitions.views import competition_context
-from config.api_errors import ApiError
 from config.errors import ArenaError
 from evaluation.waiting import queue_position
 
@@ -98,7 +97,7 @@ def submission_select_view(request, submission_id: int):
     try:
         services.submission_select(submission=submission, selected=selected)
         messages.success(request, f"#{submission.pk} is {'now' if selected else 'no longer'} a final submission.")
-    except (ApiError, ArenaError) as exc:
+    except ArenaError as exc:
         messages.error(request, exc.message)
     return redirect("submission-list", slug=submission.competition.slug)
 

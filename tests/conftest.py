@@ -74,3 +74,23 @@ def membership_competition(db, tmp_path):
 
     bundle = bundle_membership(tmp_path / "bundle")
     return competition_import(path=bundle)
+
+
+@pytest.fixture
+def arena(settings, tmp_path, monkeypatch, django_user_model):
+    """A 4-team arena evaluated inline in the process sandbox (:func:`tests.factories.arena.arena_make`).
+
+    The command-line tests (tests/cli) name their own ``arena`` fixture: the ``arena`` program."""
+    from tests.factories.arena import arena_make
+
+    return arena_make(settings=settings, tmp_path=tmp_path, monkeypatch=monkeypatch, django_user_model=django_user_model)
+
+
+@pytest.fixture
+def team_member(make_user, membership_competition):
+    """A user in team Alpha of the membership competition."""
+    from competitions.services import team_create
+
+    user = make_user("member")
+    team_create(competition=membership_competition, user=user, name="Alpha")
+    return user

@@ -14,7 +14,7 @@ How the server runs, and why:
   quickly. So nothing is shared with pytest-django's test database and the server is
   black-box.
 * Evaluation is real: the competition is a membership-inference bundle
-  (tests/factories.py) and a predictions file is a valid submission, so an upload runs
+  (tests/factories) and a predictions file is a valid submission, so an upload runs
   the whole pipeline (validate, score on both splits, save, push) in the server's
   evaluation thread.
 

@@ -1,7 +1,7 @@
 """The arena in a real browser: the attack × defense matrix fills in live as a team's defense and
 attack are evaluated, and a team reaches its defense's identifiability report from the board.
 
-The competition is the 3-task arena bundle of tests/evaluation/test_arena.py, imported into the
+The competition is the 3-task arena bundle of tests/factories/arena.py, imported into the
 running server over the API by its organizer; every submission is a real program evaluated by
 the server's own sandbox.
 """
@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.evaluation.test_arena import GENERALISING_DEFENSE, MATCHING_AIA, arena_bundle, program_zip
+from tests.factories.arena import GENERALISING_DEFENSE, MATCHING_AIA, arena_bundle, program_zip
 
 from .conftest import ORGANIZER, log_in
 

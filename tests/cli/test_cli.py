@@ -10,7 +10,7 @@ import zipfile
 
 from rest_framework.authtoken.models import Token
 
-from tests.cli.conftest import PASSWORD, predictions
+from tests.factories.cli import PASSWORD, predictions
 
 
 def _mode(path) -> int:
@@ -247,7 +247,7 @@ def test_submit_wait_leaderboard_and_select(arena, live_server, competition, log
 
 def test_quota_refusal_shows_when_the_next_submission_is_allowed(arena, live_server, inline, tmp_path, logged_in):
     from competitions.services import competition_import
-    from tests.cli.conftest import write_bundle
+    from tests.factories.cli import write_bundle
 
     answers = write_bundle(tmp_path / "tight", slug="mia-tight", per_day=1)
     competition_import(path=tmp_path / "tight")

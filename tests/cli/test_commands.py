@@ -6,7 +6,7 @@ import json
 
 from rest_framework.authtoken.models import Token
 
-from tests.cli.conftest import PASSWORD, predictions
+from tests.factories.cli import PASSWORD, predictions
 
 
 def test_register_creates_the_account_and_logs_in(arena, live_server, monkeypatch, cli_env, django_user_model):

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.cli.conftest import code_zip, predictions, write_arena_bundle, write_bundle
+from tests.factories.cli import code_zip, predictions, write_arena_bundle, write_bundle
 
 # ---------------------------------------------------------------------------- invite codes
 

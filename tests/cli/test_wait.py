@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.cli.conftest import CONSTANT_MEMBERSHIP, IDENTITY_DEFENSE, code_zip, write_arena_bundle
+from tests.factories.cli import CONSTANT_MEMBERSHIP, IDENTITY_DEFENSE, code_zip, write_arena_bundle
 
 CRASHING_ATTACK = """\
 import sys
@@ -108,7 +108,7 @@ def test_progress_shows_the_elapsed_time_against_the_limit(live_server, competit
     from arena_cli.main import main
     from submissions import services
     from submissions.models import Submission
-    from tests.cli.conftest import predictions
+    from tests.factories.cli import predictions
 
     settings.ARENA_EVALUATION_MODE = "manual"
     monkeypatch.setattr(progress, "EVERY_SECONDS", 0.5)

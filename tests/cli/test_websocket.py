@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
-from tests.cli.conftest import predictions
+from tests.factories.cli import predictions
 
 
 def _submission(competition, user):
@@ -43,7 +43,7 @@ async def _connect(submission_id: int, headers):
 @pytest.fixture
 def membership(tmp_path, transactional_db):
     from competitions.services import competition_import
-    from tests.cli.conftest import write_bundle
+    from tests.factories.cli import write_bundle
 
     answers = write_bundle(tmp_path / "bundle", slug="mia-ws")
     return competition_import(path=tmp_path / "bundle"), answers

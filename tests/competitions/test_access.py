@@ -69,6 +69,10 @@ def _asks(world):
         "choose the team's finals": lambda u: access.may_choose_finals(submission=s, user=u),
         "see the team's invite code": lambda u: access.may_see_invite_code(team=world["team"], user=u),
         "read a hidden run's logs": lambda u: access.may_read_run_logs(run=world["hidden_run"], organizer=organizer(u)),
+        "read a defense's public report": lambda u: access.may_read_report(
+            phase=world["phase"], split="public", organizer=organizer(u), own=access.is_member(team=world["team"], user=u)),
+        "read a defense's private report before the reveal": lambda u: access.may_read_report(
+            phase=world["phase"], split="private", organizer=organizer(u), own=access.is_member(team=world["team"], user=u)),
     }
 
 
@@ -83,6 +87,8 @@ MATRIX = {
     "choose the team's finals": {"member"},
     "see the team's invite code": {"member", "organizer", "staff"},
     "read a hidden run's logs": {"organizer", "staff"},
+    "read a defense's public report": set(ROLES),
+    "read a defense's private report before the reveal": {"organizer", "staff"},
 }
 
 
@@ -103,6 +109,13 @@ def test_what_changes_once_the_phase_ends_or_is_revealed(world):
     phase.end, phase.private_revealed_at = None, timezone.now()
     assert all(access.may_see_private(phase=phase, user=world["people"][role]) for role in ROLES)
     assert "has been revealed" in access.may_change_final_selection(phase=phase)
+    # Once revealed, the private report is the defense's team's (a baseline's: everyone's), still not another team's.
+    team = world["team"]
+    readers = {role for role in ROLES if access.may_read_report(
+        phase=phase, split="private", organizer=access.may_organize(competition=world["competition"], user=world["people"][role]),
+        own=access.is_member(team=team, user=world["people"][role]))}
+    assert readers == {"member", "organizer", "staff"}
+    assert access.may_read_report(phase=phase, split="private", organizer=False, own=True)  # a baseline's, to anyone
 
 
 def test_an_organizer_who_lost_the_right_to_create_cannot_replace(world):

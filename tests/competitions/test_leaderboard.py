@@ -6,7 +6,7 @@ import pytest
 
 from competitions.leaderboards.selectors import leaderboard_rows, leaderboard_snapshot, score_history, team_history
 from submissions.models import Score, Submission
-from tests.web.builders import competition_make, minutes_ago, submission_make, team_make
+from tests.factories.records import competition_make, minutes_ago, submission_make, team_make
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from competitions.models import Phase
 from evaluation.services import scores_save
 from evaluation.task_types.base import ScoreValue
 from submissions.models import Score, Submission
-from tests.web.builders import competition_make, minutes_ago, submission_make, team_make
+from tests.factories.records import competition_make, minutes_ago, submission_make, team_make
 
 pytestmark = pytest.mark.django_db
 

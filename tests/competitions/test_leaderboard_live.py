@@ -19,7 +19,7 @@ from evaluation.services import scores_save
 from evaluation.task_types.base import ScoreValue
 from submissions.models import Submission
 from submissions.services import submission_set_status
-from tests.web.builders import competition_make, submission_make, team_make
+from tests.factories.records import competition_make, submission_make, team_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

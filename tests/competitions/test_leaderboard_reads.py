@@ -19,7 +19,7 @@ from competitions.services import competition_update, phase_reveal
 from evaluation.services import scores_save
 from evaluation.task_types.base import ScoreValue
 from submissions.models import Submission
-from tests.web.builders import competition_make, submission_make, team_make
+from tests.factories.records import competition_make, submission_make, team_make
 
 
 @pytest.fixture

@@ -33,3 +33,20 @@ def redis_url():
     except Exception as exc:  # noqa: BLE001
         _require(f"Redis at {url} does not answer ({exc})")
     return url
+
+
+@pytest.fixture
+def rq_setup(settings, redis_url, docker_ready):
+    """Evaluation through RQ into the Docker sandbox, on emptied queues; the Redis URL."""
+    from redis import Redis
+    from rq import Queue
+
+    settings.REDIS_URL = redis_url
+    settings.ARENA_EVALUATION_MODE = "rq"
+    settings.ARENA_SANDBOX_BACKEND = "docker"
+    from evaluation import fair_queue
+
+    connection = Redis.from_url(redis_url)
+    for name in ["cpu", *fair_queue.known_queue_names(connection=connection, base="cpu")]:
+        Queue(name, connection=connection).empty()
+    return redis_url

@@ -21,8 +21,15 @@ from django.test import Client
 
 from competitions.services import competition_import, team_create
 from config.ws_routing import websocket_urlpatterns
-from tests.e2e.test_pipeline import _work, rq_setup  # noqa: F401 (a fixture)
 from tests.factories import bundle_tabular, code_archive
+
+
+def _work(redis_url: str | None) -> None:
+    """What production runs: the evaluation worker, until the queue is empty."""
+    from django.core.management import call_command
+
+    call_command("evaluation_worker", "cpu", "--burst")
+
 
 # The check run sees the public sample (100 records); only the hidden run sees 300.
 _READ = '''
@@ -125,7 +132,7 @@ def _cli(live_server, user, monkeypatch, capsys, *argv) -> str:
 
 
 @pytest.fixture
-def defense_setup(rq_setup, tmp_path, make_user, client_for):  # noqa: F811
+def defense_setup(rq_setup, tmp_path, make_user, client_for):
     competition = competition_import(path=bundle_tabular(tmp_path / "bundle"))
     team_user, organizer = make_user(), make_user()
     competition.organizers.add(organizer)
@@ -257,7 +264,7 @@ def test_logs_time_and_memory_of_a_hidden_run_stay_with_the_organizers(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_submit_wait_prints_the_class_and_rule_only(rq_setup, tmp_path, make_user, live_server, monkeypatch, capsys,  # noqa: F811
+def test_submit_wait_prints_the_class_and_rule_only(rq_setup, tmp_path, make_user, live_server, monkeypatch, capsys,
                                                     settings):
     """``arena submit --wait``: evaluation inline in the upload request, the CLI then prints the outcome."""
     settings.ARENA_EVALUATION_MODE = "inline"

@@ -41,22 +41,6 @@ records.drop(columns=["record_id"]).to_csv(os.environ["ARENA_OUTPUT"] + "/releas
 '''
 
 
-@pytest.fixture
-def rq_setup(settings, redis_url, docker_ready):
-    from redis import Redis
-    from rq import Queue
-
-    settings.REDIS_URL = redis_url
-    settings.ARENA_EVALUATION_MODE = "rq"
-    settings.ARENA_SANDBOX_BACKEND = "docker"
-    from evaluation import fair_queue
-
-    connection = Redis.from_url(redis_url)
-    for name in ["cpu", *fair_queue.known_queue_names(connection=connection, base="cpu")]:
-        Queue(name, connection=connection).empty()
-    return redis_url
-
-
 def _work(redis_url: str) -> None:
     """What production runs: the evaluation worker, until the queue is empty."""
     from django.core.management import call_command

@@ -10,7 +10,7 @@ from django.apps import apps
 from django.test import Client
 
 from submissions.models import Run, Submission
-from tests.web.builders import competition_make, submission_make, team_make
+from tests.factories.records import competition_make, submission_make, team_make
 
 pytestmark = pytest.mark.django_db
 

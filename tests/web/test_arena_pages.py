@@ -1,5 +1,5 @@
 """The arena's pages: the identifiability report of each finished defense and the attack × defense
-matrix on the leaderboard, built on the real 3 × 3 arena of tests/evaluation/test_arena.py (real
+matrix on the leaderboard, built on the real 3 × 3 arena of tests/factories/arena.py (real
 programs in the process sandbox, evaluated inline)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.evaluation.test_arena import EXACT_MATCH_MIA, SYNTHETIC_DEFENSE, _build_three_by_three
+from tests.factories.arena import EXACT_MATCH_MIA, SYNTHETIC_DEFENSE, build_three_by_three
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +57,7 @@ def test_report_page_shows_the_three_criteria_the_thresholds_and_the_strongest_a
     from evaluation import identifiability
     from submissions.models import Submission
 
-    d1, _d2, _a1 = _build_three_by_three(arena)
+    d1, _d2, _a1 = build_three_by_three(arena)
     defenses = Submission.objects.filter(competition=arena.competition, role="defense", status="finished")
     organizer = arena.users["delta"]
     arena.competition.organizers.add(organizer)
@@ -122,7 +122,7 @@ def test_who_may_read_which_report(arena, client):
     from competitions.services import phase_reveal
     from submissions.models import Submission
 
-    d1, _d2, a1 = _build_three_by_three(arena)
+    d1, _d2, a1 = build_three_by_three(arena)
     failed = arena.submit("alpha", FAILING_DEFENSE, task="tabular-anonymization")
     failed.refresh_from_db()
     assert failed.status == Submission.FAILED
@@ -164,7 +164,7 @@ def test_private_split_values_never_appear_before_the_reveal(arena, client, djan
     from competitions.services import phase_reveal
     from submissions.models import Score
 
-    d1, _d2, _a1 = _build_three_by_three(arena)
+    d1, _d2, _a1 = build_three_by_three(arena)
     # Sentinel private values, so that any leak of them is unmistakable.
     Score.objects.filter(submission=d1, split=Score.PRIVATE, metric="singling_out_risk").update(
         value=0.97531, ci_low=0.96421, ci_high=0.98642)
@@ -202,7 +202,7 @@ def test_private_split_values_never_appear_before_the_reveal(arena, client, djan
 def test_leaderboard_and_submission_page_link_each_readable_defense_to_its_report(arena, client, django_user_model):
     from submissions.models import Submission
 
-    d1, d2, _a1 = _build_three_by_three(arena)
+    d1, d2, _a1 = build_three_by_three(arena)
     baseline = Submission.objects.get(competition=arena.competition, role="defense", is_baseline=True)
 
     def board_links(page: str) -> set[int]:
@@ -237,7 +237,7 @@ def test_leaderboard_and_submission_page_link_each_readable_defense_to_its_repor
 def test_matrix_on_the_leaderboard_of_a_three_by_three_arena(arena, client):
     from evaluation import selectors
 
-    _build_three_by_three(arena)
+    build_three_by_three(arena)
     matrix = selectors.arena_matrix(phase=arena.phase)
     page = _leaderboard(client, arena)
     table = _section(page, '<table class="matrix"', "</table>")
@@ -285,7 +285,7 @@ def test_matrix_follows_the_private_tab_once_that_split_may_be_read(arena, clien
     from evaluation import selectors
     from submissions.models import Submission
 
-    d1, _d2, _a1 = _build_three_by_three(arena)
+    d1, _d2, _a1 = build_three_by_three(arena)
     baseline = Submission.objects.get(competition=arena.competition, role="defense", is_baseline=True)
     url = reverse("competition-leaderboard", kwargs={"slug": arena.competition.slug}) + "?split=private"
 
@@ -331,7 +331,7 @@ def test_matrix_follows_the_private_tab_once_that_split_may_be_read(arena, clien
 
 
 def test_matrix_api_is_404_for_a_competition_without_attacks(client):
-    from tests.web.builders import competition_make
+    from tests.factories.records import competition_make
 
     plain = competition_make()
     response = client.get(reverse("api-arena-matrix", kwargs={"slug": plain.slug}))
@@ -344,7 +344,7 @@ def test_matrix_api_is_404_for_a_competition_without_attacks(client):
 
 
 def test_matrix_and_report_cost_a_fixed_number_of_queries_however_many_submissions(arena, client):
-    d1, _d2, _a1 = _build_three_by_three(arena)
+    d1, _d2, _a1 = build_three_by_three(arena)
     client.force_login(arena.users["alpha"])
     slug = arena.competition.slug
     urls = {

@@ -17,8 +17,8 @@ from competitions.leaderboards import explain
 from competitions.leaderboards.selectors import pareto_axes
 from evaluation import arena as arena_module
 from evaluation.task_types import TASK_TYPES, get_task
-from tests.evaluation.test_arena import EXACT_MATCH_MIA, _build_three_by_three, arena  # noqa: F401
-from tests.web.builders import competition_make, submission_make, team_make
+from tests.factories.arena import EXACT_MATCH_MIA, build_three_by_three
+from tests.factories.records import competition_make, submission_make, team_make
 
 pytestmark = pytest.mark.django_db
 
@@ -181,10 +181,10 @@ def test_an_attacks_page_draws_its_stored_roc_curve(client, make_user):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_arena_scenario_page_draws_the_matrix_figures_and_says_where_it_averages(arena, client):  # noqa: F811
+def test_arena_scenario_page_draws_the_matrix_figures_and_says_where_it_averages(arena, client):
     from evaluation import selectors
 
-    _build_three_by_three(arena)
+    build_three_by_three(arena)
     slug = arena.competition.slug
     page = client.get(reverse("competition-scenario", kwargs={"slug": slug})).content.decode()
     matrix = selectors.arena_matrix(phase=arena.phase)
@@ -213,10 +213,10 @@ def test_arena_scenario_page_draws_the_matrix_figures_and_says_where_it_averages
 
 
 @pytest.mark.django_db(transaction=True)
-def test_report_names_the_built_in_inference_check_apart_from_the_inference_attacks(arena, client):  # noqa: F811
+def test_report_names_the_built_in_inference_check_apart_from_the_inference_attacks(arena, client):
     from submissions.models import Submission
 
-    d1, _d2, _a1 = _build_three_by_three(arena)
+    d1, _d2, _a1 = build_three_by_three(arena)
     defense = Submission.objects.get(pk=d1.pk)
     page = client.get(reverse("submission-report", kwargs={"submission_id": defense.pk})).content.decode()
     tips = _tips(page)
@@ -231,10 +231,10 @@ def test_report_names_the_built_in_inference_check_apart_from_the_inference_atta
 
 
 @pytest.mark.django_db(transaction=True)
-def test_membership_attacks_roc_curves_show_in_the_report_and_on_the_attacks_page(arena, client):  # noqa: F811
+def test_membership_attacks_roc_curves_show_in_the_report_and_on_the_attacks_page(arena, client):
     from submissions.models import Submission
 
-    d1, _d2, _a1 = _build_three_by_three(arena)
+    d1, _d2, _a1 = build_three_by_three(arena)
     attack = arena.submit("delta", EXACT_MATCH_MIA, task="membership-inference")
     attack = Submission.objects.get(pk=attack.pk)
     assert attack.status == Submission.FINISHED

@@ -11,7 +11,7 @@ from django.urls import reverse
 from competitions.models import Competition, TeamMembership
 from submissions.models import Run, Submission
 from tests.factories import bundle_membership
-from tests.web.builders import competition_make, submission_make, team_make
+from tests.factories.records import competition_make, submission_make, team_make
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,6 @@
-"""Small, real competition bundles written on the fly for tests."""
+"""The test suite's factories, all in this package: small, real competition bundles written on
+the fly (here), rows written straight to the database (:mod:`tests.factories.records`) and the
+arena's world of real programs and data (:mod:`tests.factories.arena`)."""
 
 from __future__ import annotations
 
@@ -208,3 +210,10 @@ def code_archive(path: Path, main_py: str) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("main.py", main_py)
     return path
+
+
+def upload(content: bytes, name: str = "predictions.csv"):
+    """An uploaded CSV file as the API receives it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="text/csv")
