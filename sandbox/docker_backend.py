@@ -446,8 +446,10 @@ class DockerBackend:
             # container executes, so /output cannot change while it is read.
             try:
                 api.pause(container)
-            except docker.errors.APIError:
-                if _still_running(api, container):
+            except docker.errors.APIError as exc:
+                # The engine may still report the container running for a moment after it was
+                # killed; its own refusal ("cannot pause a stopped container") settles it.
+                if _still_running(api, container) and not _says_stopped(exc):
                     raise
                 # Its keeper is gone, which the program cannot do (another uid): killed from outside.
                 raise DockerUnavailable("the sandbox container was stopped from outside during the run") from None
@@ -634,6 +636,12 @@ def _read_kv(path: Path) -> dict[str, int]:
 def _engine_reason(exc) -> str:
     text = str(getattr(exc, "explanation", None) or exc)
     return text.strip().splitlines()[0][:300] if text.strip() else "no reason given"
+
+
+def _says_stopped(exc: Exception) -> bool:
+    """Whether the engine refused because the container is no longer running."""
+    text = str(getattr(exc, "explanation", None) or exc).lower()
+    return "stopped container" in text or "is not running" in text
 
 
 def _still_running(api, container_id: str) -> bool:
