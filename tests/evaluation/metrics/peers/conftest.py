@@ -1,15 +1,8 @@
-import os
 from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
-
-
-def full_run() -> bool:
-    """The peer tools are slow (pycanon makes one pass over the table per class):
-    the cases that take the reference minutes run when ``ARENA_PEERS_FULL=1``."""
-    return os.environ.get("ARENA_PEERS_FULL") == "1"
+from tests.evaluation.metrics.peers.common import DATA
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from evaluation import metrics
 from evaluation.metrics.intervals import wilson_center, wilson_interval
 from evaluation.metrics.risks import SuccessRate, attack_rate_risk, normalised_risk
 from evaluation.metrics.risks.inference import correct_guesses
-from tests.evaluation.metrics.peers.conftest import DATA
+from tests.evaluation.metrics.peers.common import DATA
 
 
 def overlap(a, b) -> bool:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from evaluation import metrics
-from tests.evaluation.metrics.peers.conftest import DATA
+from tests.evaluation.metrics.peers.common import DATA
 
 ATTRIBUTES = ["sex", "age", "race", "marital-status", "education", "native-country", "workclass", "occupation", "salary-class"]
 

@@ -19,11 +19,11 @@ import pytest
 from pycanon import anonymity as pycanon
 
 from evaluation import metrics
-from tests.evaluation.metrics.peers.conftest import DATA, full_run
+from tests.evaluation.metrics.peers.common import DATA, quick_run
 from tests.evaluation.metrics.peers.pycanon_cases import CASES, HOSPITAL, STUDENTS
 
-# pycanon takes from ten seconds to minutes per criterion on these (raw or large tables);
-# k and l run on them always, every other criterion with ARENA_PEERS_FULL=1
+# pycanon takes seconds per criterion on these (raw or large tables); ARENA_PEERS_QUICK=1
+# runs only k and l on them (never in CI)
 SLOW = {
     name
     for name in CASES
@@ -90,8 +90,8 @@ CASE_IDS = [
 
 @pytest.mark.parametrize(("name", "criterion"), CASE_IDS, ids=[f"{n}-{c}" for n, c in CASE_IDS])
 def test_equals_pycanon_on_its_data(name, criterion):
-    if name in SLOW and criterion not in CHEAP and not full_run():
-        pytest.skip("pycanon takes minutes here; runs with ARENA_PEERS_FULL=1")
+    if name in SLOW and criterion not in CHEAP and quick_run():
+        pytest.skip("left out by ARENA_PEERS_QUICK=1")
     theirs = reference(name, criterion)
     mine = ours(name, criterion)
     assert same(mine, theirs), f"{criterion} on {name}: pycanon {theirs!r}, project {mine!r}"
@@ -101,8 +101,8 @@ def test_equals_pycanon_on_its_data(name, criterion):
 def test_equals_pycanon_per_attribute_classes(criterion):
     """pycanon's ``gen=False``: each sensitive attribute judged in classes over the
     quasi-identifiers and the other sensitive attributes (pycanon's TestMultipleSA
-    runs it on the airline table, with ARENA_PEERS_FULL=1 here too)."""
-    names = ["processed__hospital_anonymized"] + (["processed__airline_passenger_sat_k5"] if full_run() else [])
+    runs it on the airline table, here too unless ARENA_PEERS_QUICK=1)."""
+    names = ["processed__hospital_anonymized"] + ([] if quick_run() else ["processed__airline_passenger_sat_k5"])
     for name in names:
         theirs = reference(name, criterion, gen=False)
         mine = ours(name, criterion, others_as_quasi_identifiers=True)
