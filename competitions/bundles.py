@@ -8,6 +8,7 @@ expected. Nothing here touches the database: storing a checked bundle is
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -18,10 +19,14 @@ import yaml
 
 from evaluation.games.config import OPTION as GAME_OPTION
 from evaluation.games.config import game_config_read
+from evaluation.metrics import hierarchy_from_csv, hierarchy_read
 from evaluation.task_types import TASK_TYPES, get_task
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 COLUMN_TYPES = ("numeric", "categorical", "date")
+COLUMN_FIELDS = ("name", "type", "min", "max", "categories", "hierarchy")
+HIERARCHY_MAX_ROWS = 200_000  # ICD-10-CM, the largest code list in use, has about 75,000 codes
+HIERARCHY_MAX_LEVELS = 32
 LIMIT_FIELDS = {"wall_seconds": float, "memory_mb": int, "cpus": float, "gpus": int, "output_mb": int}
 DEFAULT_LIMITS = {"wall_seconds": 600, "memory_mb": 2048, "cpus": 1, "gpus": 0, "output_mb": 100}
 
@@ -321,9 +326,14 @@ def _check_schema(c: _Checker, raw: Any) -> dict[str, Any]:
             c.error(f"schema.columns[{i}].type", f"expected one of {', '.join(COLUMN_TYPES)}, got {_show(kind)}")
         if name in names:
             c.error(f"schema.columns[{i}].name", f"column '{name}' is listed twice")
+        for key in col:
+            if key not in COLUMN_FIELDS:
+                c.error(f"schema.columns[{i}].{key}", f"unknown field (expected one of: {', '.join(COLUMN_FIELDS)})")
         if name:
             names.add(name)
-            columns.append({"name": name, "type": kind, **_check_domain(c, col, kind, f"schema.columns[{i}]")})
+            domain = _check_domain(c, col, kind, f"schema.columns[{i}]")
+            hierarchy = _check_hierarchy(c, col, kind, f"schema.columns[{i}]", name, domain.get("categories"))
+            columns.append({"name": name, "type": kind, **domain, **({"hierarchy": hierarchy} if hierarchy else {})})
     if not columns and "columns" in raw:
         c.error("schema.columns", "expected at least one column")
     elif "columns" not in raw:
@@ -385,6 +395,63 @@ def _check_domain(c: _Checker, col: dict, kind: Any, path: str) -> dict[str, Any
             else:
                 domain["categories"] = [str(v) for v in values]
     return domain
+
+
+def _check_hierarchy(  # noqa: C901 - one check per way a hierarchy can be wrong, each naming its path
+    c: _Checker, col: dict, kind: Any, path: str, column: str, categories: list[str] | None
+) -> list[list[str]] | None:
+    """A categorical column's optional generalisation hierarchy (docs/bundles.md): a CSV file
+    of the bundle or a list of rows, each ``[value, group 1, …, root]``. Public, like the
+    domain: every team reads it in schema.json."""
+    if "hierarchy" not in col:
+        return None
+    path = f"{path}.hierarchy"
+    if kind != "categorical":
+        c.error(path, f"only categorical columns take a hierarchy; this one is {kind} (it generalises to intervals)")
+        return None
+    raw = col["hierarchy"]
+    if isinstance(raw, str):
+        relative = c.inside(raw, path)
+        if relative is None:
+            return None
+        try:
+            rows = hierarchy_from_csv((c.root / relative).read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            c.error(path, f"'{relative}' is not UTF-8 text")
+            return None
+        except csv.Error as exc:
+            c.error(path, f"'{relative}' is not valid CSV: {exc}")
+            return None
+        where = f"'{relative}'"
+    elif isinstance(raw, list) and all(isinstance(r, list) for r in raw):
+        if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for r in raw for v in r):
+            c.error(path, "expected rows of text values [value, group 1, …, root]")
+            return None
+        rows = [[str(v).strip() for v in r] for r in raw]
+        where = "the list"
+    else:
+        c.error(path, f"expected a CSV file inside the bundle or a list of rows [value, group 1, …, root], got {_show(raw)}")
+        return None
+    if len(rows) > HIERARCHY_MAX_ROWS:
+        c.error(path, f"{where} has {len(rows)} rows; at most {HIERARCHY_MAX_ROWS} values are supported")
+        return None
+    if rows and len(rows[0]) > HIERARCHY_MAX_LEVELS + 1:
+        c.error(path, f"{where} has {len(rows[0]) - 1} levels of groups; at most {HIERARCHY_MAX_LEVELS} are supported")
+        return None
+    try:
+        hierarchy = hierarchy_read(rows, column)
+    except ValueError as exc:
+        c.error(path, f"{where}: {exc}")
+        return None
+    ambiguous = hierarchy.ambiguous_labels()
+    if ambiguous:
+        c.error(path, f"{where}: {_show(ambiguous[:5])} name(s) both a value and a group of other values; "
+                      "a release cell holding one could mean either: rename the group")
+    if categories is not None:
+        unlisted = [v for v in categories if v not in hierarchy.leaves]
+        if unlisted:
+            c.error(path, f"{where} has no row for the categories {_show(unlisted[:10])}; every category needs one")
+    return [list(r) for r in hierarchy.rows]
 
 
 def _iso_date(value: Any) -> str | None:

@@ -19,6 +19,7 @@ from audit.models import AuditEvent
 from audit.services import audit_denied, audit_record
 from config.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from config.formats import iso
+from evaluation.metrics import hierarchy_csv
 from sandbox import archive
 
 from . import access, filestore
@@ -286,7 +287,7 @@ def competition_export(*, competition: Competition, dest: Path, actor=None) -> P
     manifest = {
         "slug": competition.slug, "title": competition.title, "description": "description.md",
         "scenario": competition.scenario or None, "task": competition.task, "attack_tasks": competition.attack_tasks,
-        "published": competition.published, "options": competition.options, "schema": competition.schema,
+        "published": competition.published, "options": competition.options, "schema": _schema_export(competition.schema, dest),
         "data": data, "phases": phases, "metrics": metrics, "baselines": baselines,
     }
     kit = StartingKit.objects.filter(competition=competition).first()
@@ -303,6 +304,28 @@ def competition_export(*, competition: Competition, dest: Path, actor=None) -> P
     audit_record(action=AuditEvent.EXPORT, actor=actor, competition_slug=competition.slug, target=f"competition:{competition.slug}",
                  detail={"hidden_files": [d["file"] for d in data if d["visibility"] == Dataset.HIDDEN], "dest": str(dest)})
     return dest
+
+
+def _schema_export(schema: dict, dest: Path) -> dict:
+    """The stored schema for competition.yaml, each column's hierarchy written back to a file
+    of the bundle (``hierarchies/<column>.csv``, the layout docs/bundles.md describes)."""
+    if not schema:
+        return schema
+    columns = []
+    used: set[str] = set()
+    for column in schema.get("columns", []):
+        if column.get("hierarchy"):
+            stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in column["name"]) or "column"
+            name = stem
+            while name.lower() in used:
+                name += "_"
+            used.add(name.lower())
+            relative = f"hierarchies/{name}.csv"
+            (dest / "hierarchies").mkdir(exist_ok=True)
+            (dest / relative).write_text(hierarchy_csv(column["hierarchy"]), encoding="utf-8")
+            column = {**column, "hierarchy": relative}
+        columns.append(column)
+    return {**schema, "columns": columns}
 
 
 def competition_delete(*, competition: Competition) -> None:

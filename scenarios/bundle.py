@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from evaluation.metrics import hierarchy_csv
 from scenarios import baselines as baseline_code
 from scenarios.tables import write_csv
 
@@ -99,7 +100,7 @@ def manifest(bundle: Bundle, *, starting_kit: bool) -> dict:
         "attack_tasks": list(bundle.attack_tasks),
         "published": True,
         "options": dict(bundle.options),
-        "schema": bundle.schema,
+        "schema": _schema_with_hierarchy_files(bundle.schema),
         "data": [
             {"name": t.name, "file": t.file, "visibility": t.visibility, "description": t.description}
             for t in bundle.tables
@@ -119,6 +120,16 @@ def manifest(bundle: Bundle, *, starting_kit: bool) -> dict:
     return doc
 
 
+def _hierarchy_file(column: dict) -> str:
+    return f"hierarchies/{column['name']}.csv"
+
+
+def _schema_with_hierarchy_files(schema: dict) -> dict:
+    """The schema as competition.yaml gives it: each hierarchy as the file :func:`write` writes."""
+    columns = [{**c, "hierarchy": _hierarchy_file(c)} if c.get("hierarchy") else c for c in schema.get("columns", [])]
+    return {**schema, "columns": columns}
+
+
 def write(bundle: Bundle, dest: Path, *, kit=None) -> Path:
     """Write ``bundle`` into the empty folder ``dest``; ``kit(folder)`` fills the starting kit."""
     if dest.exists():
@@ -127,6 +138,10 @@ def write(bundle: Bundle, dest: Path, *, kit=None) -> Path:
     (dest / "description.md").write_text(bundle.description, encoding="utf-8")
     for t in bundle.tables:
         write_csv(t.frame, dest / t.file)
+    for column in bundle.schema.get("columns", []):
+        if column.get("hierarchy"):
+            (dest / "hierarchies").mkdir(exist_ok=True)
+            (dest / _hierarchy_file(column)).write_text(hierarchy_csv(column["hierarchy"]), encoding="utf-8")
     for b in bundle.baselines:
         baseline_code.materialise(b.code, dest / "baselines" / b.code)
     if kit is not None:
@@ -140,7 +155,7 @@ def schema_json(schema: dict) -> dict:
     """What /input/schema.json holds (docs/task-types.md)."""
     return {
         "id_column": schema["id_column"],
-        "columns": [{k: c[k] for k in ("name", "type", "min", "max", "categories") if k in c} for c in schema["columns"]],
+        "columns": [{k: c[k] for k in ("name", "type", "min", "max", "categories", "hierarchy") if k in c} for c in schema["columns"]],
         "quasi_identifiers": list(schema.get("quasi_identifiers") or []),
         "sensitive": list(schema.get("sensitive") or []),
         "target": schema.get("target"),

@@ -98,6 +98,10 @@ GLOSSARY = (
     {"slug": "k-anonymity", "term": "k-anonymity", "keys": ["k_anonymity"],
      "text": "Every released row shares its quasi-identifiers (age, sex, postcode…) with at least k − 1 other rows, "
              "so it hides in a group of at least k."},
+    {"slug": "t-closeness", "term": "t-closeness", "keys": ["t_closeness"],
+     "text": "How much more a group of look-alike rows tells about a sensitive column (a diagnosis) than the whole "
+             "release does: 0 means every group looks like everyone, 1 that a group gives the value away. Diagnoses in "
+             "the same chapter of the classification count as closer than unrelated ones."},
     {"slug": "quasi-identifier", "term": "Quasi-identifier", "keys": [],
      "text": "A fact that is not a name but, combined with others (age, sex, postcode, dates), can point to one "
              "person."},

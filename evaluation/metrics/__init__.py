@@ -30,6 +30,7 @@ from .anonymity import (
     t_closeness,
 )
 from .distance import DistanceToClosestRecord, closest_record_distances, distance_to_closest_record
+from .hierarchy import Hierarchy, hierarchy_csv, hierarchy_from_csv, hierarchy_read
 from .intervals import clopper_pearson_interval, wilson_interval
 from .membership import DEFAULT_FPR_LEVELS, MembershipInferenceScores, membership_inference_scores
 from .reidentification import ReidentificationRisk, reidentification_risk
@@ -47,8 +48,12 @@ __all__ = [
     "closest_record_distances",
     "delta_disclosure",
     "enhanced_beta_likeness",
+    "hierarchy_csv",
+    "hierarchy_from_csv",
+    "hierarchy_read",
     "recursive_c_l_diversity",
     "DistanceToClosestRecord",
+    "Hierarchy",
     "MLUtility",
     "MembershipInferenceScores",
     "PrivacyRisk",

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import sparse
 
 from ._columns import apply_column_types, as_column_list, check_columns, factorize, group_codes, is_ordered, to_float
+from .hierarchy import Hierarchy, hierarchy_read
 
 __all__ = [
     "AlphaKAnonymity",
@@ -492,53 +493,14 @@ def _equal_emd(classes, n_classes, values, n_values, class_sizes) -> np.ndarray:
     return 0.5 * (present_diff + np.maximum(1.0 - present_p, 0.0))
 
 
-def _hierarchy_levels(hierarchy, column: str) -> tuple[dict, list[np.ndarray], list[int]]:
-    """A generalisation hierarchy as leaf codes and, per level, each node's parent.
-
-    ``hierarchy``: one row per leaf value, ``[leaf, generalisation 1, …, root]``
-    (the CSV layout of ARX's hierarchies), as a list of sequences or a
-    DataFrame; every row must have the same length. Returns the leaf → code
-    mapping, ``parents[h][i]`` = the node of level h+1 above node i of level h,
-    and the number of nodes per level.
-    """
-    rows = hierarchy.astype(str).values.tolist() if isinstance(hierarchy, pd.DataFrame) else [list(r) for r in hierarchy]
-    if not rows:
-        raise ValueError(f"the hierarchy of {column!r} is empty")
-    height = len(rows[0]) - 1
-    if height < 1 or any(len(r) != height + 1 for r in rows):
-        raise ValueError(f"every row of the hierarchy of {column!r} must hold a value and the same number (≥ 1) of generalisations")
-    leaves = {}
-    for i, row in enumerate(rows):
-        if row[0] in leaves:
-            raise ValueError(f"the hierarchy of {column!r} lists the value {row[0]!r} twice")
-        leaves[row[0]] = i
-    parents, sizes = [], [len(rows)]
-    # a node of level h is identified by its path to the root, so equal labels under
-    # different parents stay different nodes
-    below = [tuple(r) for r in rows]
-    for h in range(1, height + 1):
-        nodes: dict[tuple, int] = {}
-        up = [tuple(r[h:]) for r in rows]
-        node_of_leaf = np.array([nodes.setdefault(u, len(nodes)) for u in up])
-        node_below: dict[tuple, int] = {}
-        for key, parent in zip(below, node_of_leaf, strict=True):
-            node_below.setdefault(key, parent)
-        child_keys = list(dict.fromkeys(below))
-        parents.append(np.array([node_below[k] for k in child_keys]))
-        sizes.append(len(nodes))
-        below = up
-    if sizes[-1] != 1:
-        raise ValueError(f"the hierarchy of {column!r} must end in a single root, it has {sizes[-1]} top values")
-    return leaves, parents, sizes
-
-
 def _hierarchical_emd(classes, n_classes, series: pd.Series, hierarchy, column: str) -> np.ndarray:
     """EMD of every class under the hierarchical ground distance (Li et al.
     2007): the distance between two leaves is ``level(lowest common ancestor) /
     H``. With ``extra(N)`` the class-minus-table mass below node N,
     ``EMD = Σ_N (level(N) / H) · min(Σ_{children C, extra>0} extra(C),
     Σ_{children C, extra<0} −extra(C))``."""
-    leaves, parents, sizes = _hierarchy_levels(hierarchy, column)
+    checked = hierarchy_read(hierarchy, column)
+    leaves, parents, sizes = checked.leaves, checked.parents, checked.sizes
     text = series.astype(str).where(series.notna(), None)
     unknown = sorted({v for v in text.dropna().unique() if v not in leaves} | ({"<missing>"} if text.isna().any() else set()))
     if unknown:
@@ -569,7 +531,7 @@ def t_closeness(
     quasi_identifiers: str | Sequence[str],
     sensitive: str | Sequence[str],
     *,
-    hierarchies: Mapping[str, object] | None = None,
+    hierarchies: Mapping[str, Sequence[Sequence[object]] | pd.DataFrame | Hierarchy] | None = None,
     column_types: Mapping[str, str] | None = None,
     missing: str = "value",
     others_as_quasi_identifiers: bool = False,

@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from evaluation.metrics import Hierarchy, hierarchy_read
+
 # The rules an output can break, by a stable short name. A run that saw hidden data tells its
 # team the name only (docs/security.md): the name and its description quote nothing the file
 # holds, no line, column or count. Names are part of the API: add, never rename.
@@ -51,6 +53,7 @@ RULES: dict[str, str] = {
     "not-a-date": "a cell that must hold an ISO date (in a release: a date, an interval of dates or *) does not",
     "bad-interval": "an interval is not [lo, hi] or [lo, hi) with lo below hi",
     "bad-set": "a set is not {a|b|c} with non-empty members",
+    "not-in-hierarchy": "a value of a column with a generalisation hierarchy is not one of its values or groups",
     "output-format": "the output breaks the task's format",
 }
 
@@ -134,11 +137,26 @@ class Schema:
     target: str | None = None
     # name -> the column's public domain (min/max or categories), where the bundle declares one
     domains: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    # name -> the categorical column's generalisation hierarchy, rows [value, group 1, …, root]
+    # (evaluation/metrics/hierarchy.py), where the bundle gives one: public, like the domain
+    hierarchies: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, compare=False)
+
+    def hierarchy(self, column: str) -> Hierarchy | None:
+        rows = self.hierarchies.get(column)
+        return hierarchy_read(rows, column) if rows else None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id_column": self.id_column,
-            "columns": [{"name": n, "type": t, **self.domains.get(n, {})} for n, t in self.columns.items()],
+            "columns": [
+                {
+                    "name": n,
+                    "type": t,
+                    **self.domains.get(n, {}),
+                    **({"hierarchy": [list(r) for r in self.hierarchies[n]]} if n in self.hierarchies else {}),
+                }
+                for n, t in self.columns.items()
+            ],
             "quasi_identifiers": list(self.quasi_identifiers),
             "sensitive": list(self.sensitive),
             "target": self.target,
@@ -153,6 +171,7 @@ class Schema:
             sensitive=tuple(raw.get("sensitive") or ()),
             target=raw.get("target"),
             domains={c["name"]: {k: c[k] for k in DOMAIN_KEYS if k in c} for c in raw["columns"] if any(k in c for k in DOMAIN_KEYS)},
+            hierarchies={c["name"]: tuple(tuple(str(v) for v in r) for r in c["hierarchy"]) for c in raw["columns"] if c.get("hierarchy")},
         )
 
 

@@ -49,6 +49,7 @@ DEFAULT_N_ATTACKS = 500
 MIN_ROWS_CAP = 10_000  # a release may hold more rows than the records (synthetic data) ...
 ROWS_PER_RECORD = 10  # ... up to this many per record, or MIN_ROWS_CAP, whichever is more
 MIN_CONTROLS = 10  # fewer holdout records in a split than this give no attack-based risk
+QUERIES_KEPT = 100  # singling-out queries that succeeded, kept for the organizers' report
 
 
 class TabularAnonymization(TaskType):
@@ -105,6 +106,16 @@ class TabularAnonymization(TaskType):
             "lower",
             description="Share of release rows whose prosecutor risk exceeds 0.09.",
         ),
+        MetricSpec(
+            "t_closeness",
+            "t-closeness",
+            "lower",
+            description=(
+                "Largest distance between a quasi-identifier group's distribution of a sensitive column and the "
+                "whole release's (Earth Mover's Distance: ordered for numbers and dates, along the schema's "
+                "hierarchy where the column has one, else equal distance); 0 means no group tells more."
+            ),
+        ),
         MetricSpec("singling_out_risk", "Singling-out risk", "lower", description="anonymeter-style, holdout as control."),
         MetricSpec("linkability_risk", "Linkability risk", "lower", description="anonymeter-style, holdout as control."),
         MetricSpec("inference_risk", "Inference risk", "lower", description="anonymeter-style, on the first sensitive column."),
@@ -136,6 +147,16 @@ class TabularAnonymization(TaskType):
                     raise TaskDataInvalid(
                         f"dataset {name!r}, column {column} ({kind}): {unreadable.iloc[0]!r} on line "
                         f"{unreadable.index[0] + 2} is not a {'number' if kind == 'numeric' else 'ISO date (YYYY-MM-DD)'}"
+                    )
+            for column in schema.hierarchies:
+                hierarchy = schema.hierarchy(column)
+                assert hierarchy is not None
+                text = table[column].str.strip()
+                outside = text[text.ne("") & ~text.isin(list(hierarchy.leaves))]
+                if len(outside):
+                    raise TaskDataInvalid(
+                        f"dataset {name!r}, column {column}: {outside.iloc[0]!r} on line {outside.index[0] + 2} is not "
+                        f"one of the values of the column's hierarchy ({len(outside)} such cells)"
                     )
 
     def sees_hidden_data(self, *, check: bool, arena: bool = False) -> bool:
@@ -216,6 +237,7 @@ class TabularAnonymization(TaskType):
         classes = release.classes.reset_index(drop=True)
         release_wide["k_anonymity"] = _measure(lambda: ScoreValue(float(metrics.k_anonymity(classes, qis)), detail=detail))
         release_wide.update(_prosecutor(classes, qis))
+        release_wide["t_closeness"] = _measure(lambda: _t_closeness(classes, values, schema))
 
         result = {}
         for split, mask in split_masks(holdout_text[schema.id_column].str.strip(), splits).items():
@@ -259,7 +281,7 @@ class TabularAnonymization(TaskType):
         rest = [c for c in columns if c not in qis]
         out = {
             "singling_out_risk": _measure(
-                lambda: _risk(metrics.singling_out_risk(train, release, control, n_attacks=n_attacks, seed=seed))
+                lambda: _risk(metrics.singling_out_risk(train, release, control, n_attacks=n_attacks, seed=seed), queries=True)
             ),
             "distance_to_closest_record": _measure(
                 lambda: _value(metrics.distance_to_closest_record(release, train, control, columns, seed=seed))
@@ -360,8 +382,46 @@ def _prosecutor(classes: pd.DataFrame, qis: list[str]) -> dict[str, ScoreValue]:
     }
 
 
-def _risk(found) -> ScoreValue:
-    """A :class:`metrics.PrivacyRisk` as a score: the normalised risk, its interval, the rates."""
+def _t_closeness(classes: pd.DataFrame, values: pd.DataFrame, schema: Schema) -> ScoreValue:
+    """t over the schema's sensitive columns (the strictest), in the release's classes of
+    generalised quasi-identifiers. A column with a hierarchy is measured along it, on the
+    rows whose value the release gives (a group's label counts as its most frequent value,
+    as everywhere; a withheld value is no value of the hierarchy)."""
+    if not schema.sensitive:
+        return ScoreValue(None, detail={"reason": "the schema lists no sensitive column"})
+    qis = list(schema.quasi_identifiers)
+    per_column: dict[str, float] = {}
+    detail: dict[str, Any] = {"distance": {}, "rows_without_value": {}}
+    for column in schema.sensitive:
+        if column in qis:
+            continue
+        table = pd.concat([classes[qis], values[[column]]], axis=1)
+        hierarchy = schema.hierarchy(column)
+        kind = schema.columns[column]
+        if hierarchy is not None:
+            present = table[column].notna()
+            detail["rows_without_value"][column] = int((~present).sum())
+            table = table[present]
+            if table.empty:
+                continue
+            per_column[column] = metrics.t_closeness(table, qis, column, hierarchies={column: hierarchy})
+            detail["distance"][column] = f"hierarchical (height {hierarchy.height})"
+        else:
+            types = {column: kind} | {q: "categorical" for q in qis}
+            per_column[column] = metrics.t_closeness(table, qis, column, column_types=types)
+            detail["distance"][column] = "equal" if kind == "categorical" else "ordered"
+    if not per_column:
+        return ScoreValue(None, detail={"reason": "no sensitive column outside the quasi-identifiers has a value in the release"})
+    detail["per_column"] = {c: number(v) for c, v in per_column.items()}
+    return ScoreValue(number(max(per_column.values())), detail=detail)
+
+
+def _risk(found, *, queries: bool = False) -> ScoreValue:
+    """A :class:`metrics.PrivacyRisk` as a score: the normalised risk, its interval, the rates.
+
+    ``queries``: keep (up to :data:`QUERIES_KEPT` of) the singling-out queries that singled
+    out a training record, as ``succeeded_queries``. Which queries did so is a fact about
+    the hidden records: only organizers read them (evaluation/identifiability.py)."""
     rates = {
         name: {"value": number(r.value), "ci": [number(r.ci[0]), number(r.ci[1])], "attacks": r.n_attacks}
         for name, r in (("attack", found.attack_rate), ("control", found.control_rate), ("baseline", found.baseline_rate))
@@ -375,6 +435,11 @@ def _risk(found) -> ScoreValue:
             "attacks": found.n_attacks,
             "warnings": list(found.warnings),
             **({"reason": found.reason} if found.reason else {}),
+            **(
+                {"succeeded_queries": list(found.queries[:QUERIES_KEPT]), "succeeded_queries_total": len(found.queries)}
+                if queries
+                else {}
+            ),
         },
     )
 

@@ -13,14 +13,19 @@ column type        allowed                                    example
 numeric            value, ``[lo, hi]``, ``[lo, hi)``, ``*``   ``[30, 40)``
 date               ISO date, interval of ISO dates, ``*``     ``[1980-01-01, 1980-12-31]``
 categorical        value, set ``{a|b|c}``, ``*``              ``{I10|I11}``
+  with hierarchy   also a group's label (the root is ``*``)   ``I10-I15``
 =================  =========================================  ================
+
+A categorical column with a generalisation hierarchy in the schema (docs/bundles.md) takes
+only the hierarchy's values and groups: a group's label stands for the set of the values
+below it (``I10-I15`` is ``{I10|I11|I12|I13|I15}``), the root's for ``*``.
 
 An empty cell is a missing value. :func:`parse_release` checks every cell and returns two
 views of the release:
 
 * ``classes``: one canonical text per cell (``[30.0, 40.0)``, ``{a|b}`` with members
-  sorted, ``*``), so that cells generalised to the same thing compare equal however they
-  were spelt. Syntactic privacy (k-anonymity, prosecutor risk) is computed on this view:
+  sorted, a group's label for a set of exactly its values, ``*``), so that cells generalised
+  to the same thing compare equal however they were spelt. Syntactic privacy (k-anonymity, prosecutor risk) is computed on this view:
   a generalised value is one value shared by every record that carries it.
 * ``values``: one plain value per cell, for the metrics that need points (utility,
   fidelity, distances, anonymeter-style attacks): an interval becomes its midpoint — the
@@ -29,7 +34,7 @@ views of the release:
   frequent among the release's own plain values of that column (a data user's best guess
   from the release alone; ties go to the member written first) and missing when none of
   its members occurs plainly, rather than an arbitrary member that would invent
-  information.
+  information; a group's label is read as the set of its values.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from evaluation.metrics import Hierarchy
 
 from .base import Schema
 from .csvio import Problems, quote
@@ -91,7 +98,7 @@ def parse_release(frame: pd.DataFrame, schema: Schema, problems: Problems) -> Pa
         elif kind == "date":
             parsed = _parse_ordered(frame, column, text, problems, kind="date")
         else:
-            parsed = _parse_categorical(frame, column, text, problems)
+            parsed = _parse_categorical(frame, column, text, problems, schema.hierarchy(column))
         classes[column], values[column], generalised[column] = parsed
     return ParsedRelease(
         classes=pd.DataFrame(classes, index=frame.index),
@@ -175,9 +182,9 @@ def _ordered_problem(value: str, kind: str) -> tuple[str, str]:
     return f"{shown} is not {what}, an interval such as {example}, or * (suppressed)", ("not-a-number" if kind == "numeric" else "not-a-date")
 
 
-def _parse_categorical(frame: pd.DataFrame, column: str, text: pd.Series, problems: Problems):
+def _parse_categorical(frame: pd.DataFrame, column: str, text: pd.Series, problems: Problems, hierarchy: Hierarchy | None):
     empty = text.eq("").to_numpy()
-    star = text.eq(SUPPRESSED).to_numpy()
+    star = text.eq(SUPPRESSED).to_numpy(copy=True)
     members = text.str.extract(_SET)["members"]
     is_set = members.notna().to_numpy()
     member_lists = members[is_set].map(lambda m: [part.strip() for part in m.split("|")])
@@ -189,14 +196,48 @@ def _parse_categorical(frame: pd.DataFrame, column: str, text: pd.Series, proble
     bad = (is_set & ~valid_set) | unclosed
     problems.add_rows(frame, bad, column, _describe_set, _set_rule)
 
+    group = np.zeros(len(text), dtype=bool)
+    group_leaves: dict[str, list[str]] = {}
+    group_of_leaves: dict[frozenset[str], str] = {}
+    if hierarchy is not None:
+        # a group's label generalises the value to the group: ``I00-I99`` is the set of the
+        # codes below it, the root is ``*``; anything else must be one of the hierarchy's values
+        groups = {label: leaves for label, leaves in hierarchy.groups().items() if label not in hierarchy.leaves}
+        everything = frozenset(hierarchy.leaves)
+        group = plain & text.isin(list(groups)).to_numpy()
+        root = group & text.map(lambda label: groups.get(label) == everything).to_numpy(dtype=bool)
+        star |= root
+        group &= ~root
+        outside = plain & ~group & ~root & ~text.isin(list(hierarchy.leaves)).to_numpy()
+        outside_set = valid_set.copy()
+        outside_set[is_set] &= member_lists.map(lambda parts: any(p not in hierarchy.leaves for p in parts)).to_numpy(dtype=bool)
+        problems.add_rows(frame, outside | outside_set, column, lambda v: _describe_outside(v, hierarchy), "not-in-hierarchy")
+        plain &= ~(group | root | outside)
+        group_leaves = {label: sorted(groups[label]) for label in text[group].unique()}
+        group_of_leaves = {leaves: label for label, leaves in groups.items()} | {everything: SUPPRESSED}
+
     frequency = text[plain].value_counts()
     chosen = member_lists[set_ok].map(lambda parts: _most_frequent(parts, frequency))
     values = text.where(plain, None).astype(object)
     values.loc[chosen.index] = chosen.astype(object)
-    canonical = member_lists[set_ok].map(lambda parts: "{" + "|".join(sorted(set(parts))) + "}")
-    classes = text.where(plain | star, None).astype(object)
+    if group.any():
+        guess = {label: _most_frequent(leaves, frequency) for label, leaves in group_leaves.items()}
+        values[group] = text[group].map(guess)
+    # a set spelling out a group's values is that group, however it was written
+    canonical = member_lists[set_ok].map(
+        lambda parts: group_of_leaves.get(frozenset(parts)) or "{" + "|".join(sorted(set(parts))) + "}"
+    )
+    classes = text.where(plain | group, None).astype(object)
+    classes[star] = SUPPRESSED
     classes.loc[canonical.index] = canonical
-    return classes, values, _counts(set=valid_set, suppressed=star, missing=empty)
+    return classes, values, _counts(set=valid_set, group=group, suppressed=star, missing=empty)
+
+
+def _describe_outside(value: str, hierarchy: Hierarchy) -> str:
+    return (
+        f"{quote(value)} is not a value or a group of the hierarchy of {hierarchy.column} "
+        "(schema.json lists it: a value, a group's label, a set of values or *)"
+    )
 
 
 def _most_frequent(members: list[str], frequency: pd.Series):

@@ -27,7 +27,8 @@ COLUMNS = [
     {"name": "admission_date", "type": "date", "min": YEAR_START.strftime("%Y-%m-%d"), "max": SNAPSHOT.strftime("%Y-%m-%d")},
     {"name": "discharge_date", "type": "date", "min": YEAR_START.strftime("%Y-%m-%d"), "max": "2026-12-31"},
     {"name": "length_of_stay", "type": "numeric", "min": 0, "max": 365},
-    {"name": "diagnosis", "type": "categorical", "categories": sorted(d.code for d in icd10.DIAGNOSES)},
+    {"name": "diagnosis", "type": "categorical", "categories": sorted(d.code for d in icd10.DIAGNOSES),
+     "hierarchy": icd10.hierarchy()},
     {"name": "insurance", "type": "categorical", "categories": [name for name, _ in INSURANCE]},
 ]
 QUASI_IDENTIFIERS = ["birth_date", "sex", "postcode"]

@@ -75,6 +75,42 @@ DIAGNOSES: tuple[Diagnosis, ...] = (
 )
 
 
+# The chapters of ICD-10 that hold the codes above, by their code ranges (first letter and
+# two digits, both ends included).
+CHAPTERS: tuple[tuple[str, str], ...] = (
+    ("A00", "B99"),  # I    certain infectious and parasitic diseases
+    ("C00", "D48"),  # II   neoplasms
+    ("E00", "E90"),  # IV   endocrine, nutritional and metabolic diseases
+    ("F00", "F99"),  # V    mental and behavioural disorders
+    ("G00", "G99"),  # VI   diseases of the nervous system
+    ("I00", "I99"),  # IX   diseases of the circulatory system
+    ("J00", "J99"),  # X    diseases of the respiratory system
+    ("K00", "K93"),  # XI   diseases of the digestive system
+    ("M00", "M99"),  # XIII diseases of the musculoskeletal system and connective tissue
+    ("N00", "N99"),  # XIV  diseases of the genitourinary system
+    ("O00", "O99"),  # XV   pregnancy, childbirth and the puerperium
+    ("P00", "P96"),  # XVI  certain conditions originating in the perinatal period
+    ("R00", "R99"),  # XVIII symptoms, signs and abnormal findings
+    ("S00", "T98"),  # XIX  injury, poisoning and other consequences of external causes
+    ("Z00", "Z99"),  # XXI  factors influencing health status and contact with health services
+)
+
+
+def chapter_of(code: str) -> str:
+    """The chapter's code range (``I00-I99``) of an ICD-10 code."""
+    category = code[:3]
+    for first, last in CHAPTERS:
+        if first <= category <= last:
+            return f"{first}-{last}"
+    raise ValueError(f"no chapter holds the code {code!r}")
+
+
+def hierarchy() -> list[list[str]]:
+    """The codes' generalisation hierarchy (docs/bundles.md): code, three-character
+    category, chapter, everything — public knowledge, the classification itself."""
+    return [[d.code, d.code[:3], chapter_of(d.code), "*"] for d in sorted(DIAGNOSES, key=lambda d: d.code)]
+
+
 def band_of(age_years: np.ndarray) -> np.ndarray:
     """Index into AGE_BANDS for each age in whole years."""
     return np.searchsorted(np.array(AGE_BANDS), age_years, side="right") - 1

@@ -13,7 +13,7 @@ from competitions.bundles import BundleInvalid
 from competitions.models import Competition, Dataset
 from competitions.services import competition_export, competition_import
 from submissions.models import Submission
-from tests.factories import bundle_membership
+from tests.factories import bundle_membership, bundle_tabular
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +137,77 @@ def test_a_columns_public_domain_is_checked_and_kept(tmp_path):
     competition = competition_import(path=_edit(bundle_membership(tmp_path / "c"), good))
     assert competition.schema["columns"][0] == {"name": "age", "type": "numeric", "min": 0, "max": 120}
     assert competition.schema["columns"][1] == {"name": "sex", "type": "categorical", "categories": ["F", "M"]}
+
+
+DIAGNOSIS_HIERARCHY = "I10;I00-I99;*\nE11;E00-E90;*\nJ45;J00-J99;*\n"
+
+
+def _diagnosis(manifest: dict) -> dict:
+    return next(c for c in manifest["schema"]["columns"] if c["name"] == "diagnosis")
+
+
+def test_a_hierarchy_is_read_from_a_file_of_the_bundle_and_exported_back(tmp_path, settings):
+    settings.ARENA_EVALUATION_MODE = "manual"
+    bundle = bundle_tabular(tmp_path / "b")
+    (bundle / "hierarchies").mkdir()
+    (bundle / "hierarchies/diagnosis.csv").write_text(DIAGNOSIS_HIERARCHY)
+    competition = competition_import(path=_edit(bundle, lambda m: _diagnosis(m).update(hierarchy="hierarchies/diagnosis.csv")))
+    stored = next(c for c in competition.schema["columns"] if c["name"] == "diagnosis")
+    assert stored["hierarchy"] == [["I10", "I00-I99", "*"], ["E11", "E00-E90", "*"], ["J45", "J00-J99", "*"]]
+    assert competition.metrics.filter(key="t_closeness").exists()
+
+    exported = competition_export(competition=competition, dest=tmp_path / "exported")
+    manifest = yaml.safe_load((exported / "competition.yaml").read_text())
+    assert _diagnosis(manifest)["hierarchy"] == "hierarchies/diagnosis.csv"
+    assert (exported / "hierarchies/diagnosis.csv").read_text() == DIAGNOSIS_HIERARCHY
+    before = _snapshot(competition)
+    Competition.objects.all().delete()
+    assert _snapshot(competition_import(path=exported)) == before
+
+
+def test_a_hierarchy_may_be_given_inline(tmp_path):
+    rows = [["I10", "circulatory", "any"], ["E11", "metabolic", "any"], ["J45", "respiratory", "any"]]
+    competition = competition_import(path=_edit(bundle_tabular(tmp_path / "b"), lambda m: _diagnosis(m).update(hierarchy=rows)))
+    assert next(c for c in competition.schema["columns"] if c["name"] == "diagnosis")["hierarchy"] == rows
+
+
+def test_a_wrong_hierarchy_names_what_is_wrong(tmp_path):
+    def bad(m):
+        columns = m["schema"]["columns"]
+        columns[0]["hierarchy"] = [["18", "young", "*"]]  # age: numeric
+        columns[1].update({"categories": ["F", "M"], "hierarchy": [["F", "*"]]})  # sex: M has no row
+        columns[2]["hierarchy"] = "hierarchies/zip.csv"  # not in the bundle
+        _diagnosis(m)["hierarchy"] = [["I10", "I", "*"], ["E11", "E", "top"], ["J45", "J", "*"]]  # two roots
+        columns[1]["hierachy"] = "typo"
+
+    errors = _import_errors(_edit(bundle_tabular(tmp_path / "b"), bad))
+    assert errors["schema.columns[0].hierarchy"].startswith("only categorical columns take a hierarchy; this one is numeric")
+    assert errors["schema.columns[1].hierarchy"] == "the list has no row for the categories ['M']; every category needs one"
+    assert errors["schema.columns[2].hierarchy"] == "file 'hierarchies/zip.csv' is not in the bundle"
+    assert "must end in a single root, it has 2 top values: ['*', 'top']" in errors["schema.columns[3].hierarchy"]
+    assert errors["schema.columns[1].hierachy"].startswith("unknown field (expected one of: name, type, min, max, categories, hierarchy")
+
+    def ambiguous(m):
+        _diagnosis(m)["hierarchy"] = [["I10", "I10", "*"], ["E11", "I10", "*"], ["J45", "J45", "*"]]
+
+    errors = _import_errors(_edit(bundle_tabular(tmp_path / "c"), ambiguous))
+    assert "['I10'] name(s) both a value and a group of other values" in errors["schema.columns[3].hierarchy"]
+
+    def ragged(m):
+        _diagnosis(m)["hierarchy"] = "hierarchies/diagnosis.csv"
+
+    bundle = bundle_tabular(tmp_path / "d")
+    (bundle / "hierarchies").mkdir()
+    (bundle / "hierarchies/diagnosis.csv").write_text("I10;I00-I99;*\nE11;*\nJ45;J00-J99;*\n")
+    errors = _import_errors(_edit(bundle, ragged))
+    assert errors["schema.columns[3].hierarchy"].startswith("'hierarchies/diagnosis.csv': every row of the hierarchy of 'diagnosis' must hold")
+
+
+def test_records_the_hierarchy_does_not_cover_are_refused(tmp_path):
+    rows = [["I10", "circulatory", "*"], ["E11", "metabolic", "*"]]  # the records also hold J45
+    errors = _import_errors(_edit(bundle_tabular(tmp_path / "b"), lambda m: _diagnosis(m).update(hierarchy=rows)))
+    assert "column diagnosis: 'J45' on line" in errors["data"]
+    assert "is not one of the values of the column's hierarchy" in errors["data"]
 
 
 def test_unknown_task_metric_and_column(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import linprog
 
 from evaluation import metrics
-from tests.evaluation.metrics.peers.conftest import DATA
+from tests.evaluation.metrics.peers.common import DATA
 
 
 def hierarchy(name: str) -> list[list[str]]:
@@ -102,3 +102,26 @@ def test_hierarchy_errors_name_what_is_wrong():
         metrics.t_closeness(table, "q", "s", hierarchies={"s": [["x", "A"], ["y", "B"]]})
     with pytest.raises(ValueError, match="not sensitive columns"):
         metrics.t_closeness(table, "q", "s", hierarchies={"q": [["a", "*"]]})
+    with pytest.raises(ValueError, match="row 2 of the hierarchy of 's' has an empty label"):
+        metrics.hierarchy_read([["x", "*"], ["y", " "]], "s")
+
+
+def test_a_hierarchy_reads_its_groups_and_its_files():
+    """ARX's education hierarchy: groups by label, the values below each, the file layout
+    read and written back unchanged."""
+    rows = hierarchy("education")
+    read = metrics.hierarchy_read(rows, "education")
+    assert read.height == len(rows[0]) - 1 and read.root == "*" and read.sizes[-1] == 1
+    groups = read.groups()
+    assert groups["*"] == frozenset(r[0] for r in rows)
+    assert all(frozenset(r[0] for r in rows if r[1] == label) == groups[label] for label in {r[1] for r in rows})
+    assert read.ambiguous_labels() == []
+    assert metrics.hierarchy_from_csv(metrics.hierarchy_csv(rows)) == [list(r) for r in rows]
+    # a comma-separated file with quoting, a byte-order mark and blank lines reads the same
+    text = '\ufeffI10,"Circulatory, I00-I99",*\n\nE11,Endocrine,*\n'
+    assert metrics.hierarchy_from_csv(text) == [["I10", "Circulatory, I00-I99", "*"], ["E11", "Endocrine", "*"]]
+    # the same label under two parents is two nodes; as a label it stands for both groups' values
+    twice = metrics.hierarchy_read([["a", "other", "A", "*"], ["b", "other", "B", "*"], ["c", "c", "B", "*"]], "s")
+    assert twice.sizes == (3, 3, 2, 1)
+    assert twice.groups()["other"] == {"a", "b"} and twice.ambiguous_labels() == []
+    assert metrics.hierarchy_read([["a", "a", "*"], ["b", "a", "*"]], "s").ambiguous_labels() == ["a"]

@@ -1,8 +1,14 @@
+import dataclasses
+import json
+
 import pandas as pd
 import pytest
 
+from evaluation import metrics
 from evaluation.task_types import OutputInvalid, TaskData, TaskDataInvalid, get_task
 from evaluation.task_types.base import RULES
+from evaluation.task_types.csvio import Problems
+from evaluation.task_types.values import parse_release
 
 TASK = get_task("tabular-anonymization")
 
@@ -215,3 +221,97 @@ def test_check_data_catches_organizer_mistakes(tmp_path, defense_data, records):
     write(no_ids, defense_data.files["holdout"])
     with pytest.raises(TaskDataInvalid, match="dataset 'holdout' misses the column record_id"):
         TASK.check_data(defense_data)
+
+
+# ----------------------------------------------------------------------------- hierarchies
+
+# ICD-10 chapters above the test's codes, then everything
+CHAPTERS = {"I10": "I00-I99", "E11": "E00-E90", "J45": "J00-J99", "C50": "C00-D48", "F32": "F00-F99", "K35": "K00-K93"}
+HIERARCHY = tuple((code, chapter, "any") for code, chapter in CHAPTERS.items())
+
+
+@pytest.fixture
+def prepared_with_hierarchy(tmp_path, defense_data):
+    data = TaskData(
+        files=defense_data.files,
+        schema=dataclasses.replace(defense_data.schema, hierarchies={"diagnosis": HIERARCHY}),
+    )
+    TASK.check_data(data)
+    return TASK.prepare(data=data, dest=tmp_path / "input", check=False, seed=4)
+
+
+def test_the_hierarchy_travels_in_schema_json(prepared_with_hierarchy):
+    written = json.loads((prepared_with_hierarchy.input_dir / "schema.json").read_text())
+    diagnosis = next(c for c in written["columns"] if c["name"] == "diagnosis")
+    assert diagnosis["hierarchy"][0] == ["I10", "I00-I99", "any"]
+    # and the validation a starting kit runs rebuilds it from the input folder alone
+    again = TASK.prepared_from_input(prepared_with_hierarchy.input_dir)
+    assert again.context["schema"].hierarchy("diagnosis").groups()["I00-I99"] == {"I10"}
+
+
+def test_a_release_may_generalise_to_a_group_of_the_hierarchy(tmp_path, prepared_with_hierarchy, records, splits):
+    release = records["train"].drop(columns=["record_id"]).copy()
+    # every other row of the rarer codes to its chapter (the other half keeps the code, so a
+    # chapter's plain value is that code), five rows to the root
+    rare = ~release["diagnosis"].isin(["I10", "E11"]) & (release.index % 2 == 0)
+    rare[release.index[:5]] = False
+    release.loc[rare, "diagnosis"] = release.loc[rare, "diagnosis"].map(CHAPTERS)
+    release.loc[release.index[:5], "diagnosis"] = "any"  # the root: withheld, as *
+    output = TASK.validate(path=write(release, tmp_path / "release.csv"), prepared=prepared_with_hierarchy)
+    scores = TASK.score(output=output, prepared=prepared_with_hierarchy, splits=splits)
+    generalised = scores["public"]["k_anonymity"].detail["generalised"]["diagnosis"]
+    assert generalised == {"group": int(rare.sum()), "suppressed": 5}
+    t = scores["public"]["t_closeness"]
+    assert t.detail["distance"] == {"diagnosis": "hierarchical (height 2)"}
+    assert t.detail["rows_without_value"] == {"diagnosis": 5}
+    assert 0 < t.value <= 1
+    # the classes of k-anonymity see the group label as one value, the same for {J45} spelt out
+    parsed = parse_release(pd.DataFrame({c: ["J00-J99", "{J45}", "any", "J45"] for c in release.columns}),
+                           prepared_with_hierarchy.context["schema"], Problems("r"))
+    assert parsed.classes["diagnosis"].tolist() == ["J00-J99", "J00-J99", "*", "J45"]
+    assert parsed.values["diagnosis"].fillna("missing").tolist() == ["J45", "J45", "missing", "J45"]
+
+
+def test_values_outside_the_hierarchy_break_its_rule(tmp_path, prepared_with_hierarchy):
+    error = invalid(
+        tmp_path,
+        prepared_with_hierarchy,
+        HEADER + "34,F,10115,2020-01-05,3,I99,no\n" + "34,F,10115,2020-01-05,3,{I10|X00},no\n" + "34,F,10115,2020-01-05,3,J00-J99,no\n",
+    )
+    assert error.rule == "not-in-hierarchy" and error.rule in RULES
+    assert "line 2, column diagnosis: 'I99' is not a value or a group of the hierarchy of diagnosis" in str(error)
+    assert "line 3, column diagnosis: '{I10|X00}'" in str(error)
+    assert "line 4" not in str(error)
+
+
+def test_records_outside_the_hierarchy_are_refused_at_import(defense_data):
+    partial = TaskData(
+        files=defense_data.files,
+        schema=dataclasses.replace(defense_data.schema, hierarchies={"diagnosis": HIERARCHY[:3] + (("K35", "K00-K93", "any"),)}),
+    )
+    with pytest.raises(TaskDataInvalid, match=r"dataset '\w+', column diagnosis: '(C50|F32)' on line \d+ is not one of the values"):
+        TASK.check_data(partial)
+
+
+def test_t_closeness_is_the_hierarchys_on_the_release(tmp_path, prepared_with_hierarchy, records, splits):
+    """The score equals the library's on the release's classes, and the equal distance
+    without a hierarchy is never smaller (every pair of codes is at most 1 apart)."""
+    release = generalise(records["train"]).drop(columns=["record_id"])
+    release["diagnosis"] = records["train"]["diagnosis"]
+    path = write(release, tmp_path / "release.csv")
+    scores = TASK.score(output=TASK.validate(path=path, prepared=prepared_with_hierarchy), prepared=prepared_with_hierarchy, splits=splits)
+    qis = list(prepared_with_hierarchy.context["schema"].quasi_identifiers)
+    parsed = parse_release(pd.read_csv(path, dtype=str, keep_default_na=False), prepared_with_hierarchy.context["schema"], Problems("r"))
+    table = pd.concat([parsed.classes[qis], parsed.values[["diagnosis"]]], axis=1)
+    expected = metrics.t_closeness(table, qis, "diagnosis", hierarchies={"diagnosis": HIERARCHY})
+    assert scores["public"]["t_closeness"].value == pytest.approx(expected, abs=1e-12)
+    assert scores["public"]["t_closeness"].value == scores["private"]["t_closeness"].value  # a property of the release
+    assert metrics.t_closeness(table, qis, "diagnosis", column_types={"diagnosis": "categorical"}) >= expected > 0
+
+
+def test_t_closeness_without_a_hierarchy_is_ordered_or_equal(tmp_path, prepared, records, splits):
+    output = TASK.validate(path=write(records["train"], tmp_path / "release.csv"), prepared=prepared)
+    t = TASK.score(output=output, prepared=prepared, splits=splits)["public"]["t_closeness"]
+    assert t.detail["distance"] == {"diagnosis": "equal"}
+    assert t.detail["rows_without_value"] == {}
+    assert 0 < t.value <= 1
