@@ -14,6 +14,7 @@ from competitions import access
 from competitions import selectors as competition_selectors
 from config.api_errors import ApiError
 from submissions.models import Score
+from submissions.services import submission_hidden_detail_read
 
 from . import identifiability, selectors
 
@@ -38,7 +39,10 @@ class SubmissionReportView(APIView):
         if split not in (Score.PUBLIC, Score.PRIVATE):
             raise ApiError(f"split: expected public or private, got {split!r}.")
         identifiability.report_split_allowed(defense=defense, split=split, reader=reader)
-        return Response(identifiability.identifiability_report(defense=defense, split=split, organizer=reader == "organizer"))
+        report = identifiability.identifiability_report(defense=defense, split=split, organizer=reader == "organizer")
+        if reader == "organizer":  # the organizers' view quotes what the release's scoring found in hidden data
+            submission_hidden_detail_read(submission=defense, actor=request.user, via="report api")
+        return Response(report)
 
 
 class ArenaMatrixView(APIView):

@@ -134,6 +134,10 @@ def _criterion(name: str, key: str, label: str, meaning: str, score: Score | Non
         "rates": (detail or {}).get("rates"),
         "explanation": explanation,
         "error": error,
+        # singling out: the queries that singled out a training record. Which did is a fact
+        # about the hidden records, so organizers only
+        "queries": (detail or {}).get("succeeded_queries") if organizer else None,
+        "queries_total": (detail or {}).get("succeeded_queries_total") if organizer else None,
     }
 
 
@@ -153,7 +157,8 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
              "value": float | None, "ci_low": float | None, "ci_high": float | None,
              "level": "negligible" | "low" | "moderate" | "high" | None, "available": bool,
              "rates": {"attack": {...}, "control": {...}, "baseline": {...}} | None,
-             "explanation": str, "error": str | None},   # error: organizers only
+             "explanation": str, "error": str | None,   # error: organizers only
+             "queries": [str] | None, "queries_total": int | None},   # singling out, organizers only
             …],
           "risk_bands": [{"below": 0.05, "level": "negligible"}, …],
           "k_anonymity": {
@@ -161,6 +166,8 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
             "quasi_identifiers": [column, …],
             "prosecutor_risk": float | None,    # highest re-identification risk = 1 / k
             "average_risk": float | None, "records_at_risk": float | None,  # share above 0.09
+            "t_closeness": float | None,        # of the sensitive columns in those groups
+            "t_closeness_distance": {column: "ordered" | "equal" | "hierarchical (height H)"},
             "thresholds": [
               {"threshold": 0.09, "label": str, "source": str, "k_needed": 12,
                "max_risk_within": bool | None, "average_risk_within": bool | None},
@@ -200,6 +207,9 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
         }
         for t in RISK_THRESHOLDS
     ]
+    t_score = scores.get("t_closeness")
+    t_value = finite(t_score.value) if t_score else None
+    t_distance = ((t_score.detail or {}).get("distance") or {}) if t_score and t_value is not None else {}
     qis = list(competition.schema.get("quasi_identifiers") or [])
     if k is None or max_risk is None:
         k_text = "k-anonymity and the prosecutor risk could not be measured for this release."
@@ -293,6 +303,8 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
             "records_at_risk": finite(at_risk.value) if at_risk else None,
             "thresholds": thresholds,
             "explanation": k_text,
+            "t_closeness": t_value,
+            "t_closeness_distance": t_distance,
         },
         "strongest_attacks": strongest,
         "arena_privacy": privacy,

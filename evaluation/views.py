@@ -14,6 +14,7 @@ from django.urls import reverse
 from competitions import access
 from competitions.views import competition_context
 from submissions.models import Score
+from submissions.services import submission_hidden_detail_read
 
 from . import charts, identifiability, selectors
 
@@ -45,6 +46,8 @@ def submission_report(request, submission_id: int):
     except PermissionDenied as exc:
         return render(request, "evaluation/report.html", {**context, "report": None, "hidden_reason": str(exc)}, status=403)
     context["report"] = identifiability.identifiability_report(defense=defense, split=split, organizer=reader == "organizer")
+    if reader == "organizer":  # the organizers' view quotes what the release's scoring found in hidden data
+        submission_hidden_detail_read(submission=defense, actor=request.user, via="report page")
     context["roc_curves"] = charts.defense_roc_curves(defense=defense, split=split)
     context["unlinkable"] = charts.release_unlinkable(defense=defense, split=split)
     return render(request, "evaluation/report.html", context)

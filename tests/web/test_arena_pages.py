@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories.arena import EXACT_MATCH_MIA, SYNTHETIC_DEFENSE, build_three_by_three
+from tests.factories.arena import EXACT_MATCH_MIA, IDENTITY_DEFENSE, SYNTHETIC_DEFENSE, build_three_by_three
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -371,3 +371,47 @@ def test_matrix_and_report_cost_a_fixed_number_of_queries_however_many_submissio
     matrix = selectors.arena_matrix(phase=arena.phase)
     assert len(matrix["defenses"]) == 4 and len(matrix["rows"]) == 4
     assert count() == small
+
+
+def test_the_singling_out_queries_that_succeeded_are_for_the_organizers_only(arena, client):
+    """Which of the release's queries single out a hidden training record is a fact about
+    the hidden records: the organizers read the queries in the report (page and API, each
+    read in the audit log); the defense's own team, other teams and spectators do not."""
+    from audit.models import AuditEvent
+    from submissions.models import Submission
+
+    copied = arena.submit("alpha", IDENTITY_DEFENSE, task="tabular-anonymization")  # every record copied
+    copied.refresh_from_db()
+    assert copied.status == Submission.FINISHED
+    api = reverse("api-submission-report", kwargs={"submission_id": copied.pk})
+    organizer = arena.users["delta"]
+    arena.competition.organizers.add(organizer)
+
+    client.force_login(organizer)
+    report = client.get(api).json()
+    singling_out = next(c for c in report["criteria"] if c["criterion"] == "singling_out")
+    queries = singling_out["queries"]
+    assert queries and all(isinstance(q, str) and q for q in queries)
+    assert singling_out["queries_total"] >= len(queries)
+    assert any("==" in q for q in queries)  # readable DataFrame.query syntax, e.g. postcode == '10122'
+    # t-closeness stands beside k for everyone: the copied release's groups are single rows
+    assert report["k_anonymity"]["t_closeness"] > 0.5
+    assert report["k_anonymity"]["t_closeness_distance"] == {"diagnosis": "equal"}
+    page = client.get(_report_url(copied)).content.decode()
+    assert "Queries that singled out a training record (organizers only" in page
+    assert html.escape(queries[0], quote=True) in page
+    reads = AuditEvent.objects.filter(action=AuditEvent.HIDDEN_READ, target=f"submission:{copied.pk}")
+    assert sorted(e.detail["via"] for e in reads) == ["report api", "report page"]
+
+    for user in (arena.users["alpha"], arena.users["beta"], None):
+        client.logout() if user is None else client.force_login(user)
+        report = client.get(api).json()
+        singling_out = next(c for c in report["criteria"] if c["criterion"] == "singling_out")
+        assert singling_out["queries"] is None and singling_out["queries_total"] is None
+        assert singling_out["value"] is not None  # the risk itself stays public
+        page = client.get(_report_url(copied)).content.decode()
+        assert "data-queries" not in page and "Queries that singled out" not in page
+        assert "(diagnosis: equal distance)" in _text(_section(page, 'id="t-closeness"', "</dd>"))
+        for query in queries[:20]:
+            assert query not in str(report) and html.escape(query, quote=True) not in page
+    assert AuditEvent.objects.filter(action=AuditEvent.HIDDEN_READ, target=f"submission:{copied.pk}").count() == 2
