@@ -374,13 +374,7 @@ def basic_beta_likeness(
     guarantee", PVLDB 5(11), basic β-likeness. Reference implementation:
     ``pycanon.anonymity.basic_beta_likeness`` (same value).
     """
-    df, qis, sensitive_columns = _prepare(df, quasi_identifiers, sensitive, column_types, missing)
-    beta = -np.inf
-    for column, classes, n_classes in _per_sensitive(df, qis, sensitive_columns, others_as_quasi_identifiers):
-        global_p, _, pair_values, q = _shares(df, column, classes, n_classes)
-        p = global_p[pair_values]
-        beta = max(beta, float(((q - p) / p).max()))
-    return beta
+    return _beta_likeness(df, quasi_identifiers, sensitive, column_types, missing, others_as_quasi_identifiers, enhanced=False)
 
 
 def enhanced_beta_likeness(
@@ -399,13 +393,19 @@ def enhanced_beta_likeness(
     s by ``min(β, −ln p_s)`` so that rare values are not over-protected; the
     number computed here is ``pycanon.anonymity.enhanced_beta_likeness``'s.
     """
+    return _beta_likeness(df, quasi_identifiers, sensitive, column_types, missing, others_as_quasi_identifiers, enhanced=True)
+
+
+def _beta_likeness(df, quasi_identifiers, sensitive, column_types, missing, others_as_quasi_identifiers, *, enhanced: bool) -> float:
+    """Basic β, or with ``enhanced`` each value's gain capped at ``−ln p_s``; the
+    strictest over the sensitive columns."""
     df, qis, sensitive_columns = _prepare(df, quasi_identifiers, sensitive, column_types, missing)
     beta = -np.inf
     for column, classes, n_classes in _per_sensitive(df, qis, sensitive_columns, others_as_quasi_identifiers):
         global_p, _, pair_values, q = _shares(df, column, classes, n_classes)
         p = global_p[pair_values]
         basic = float(((q - p) / p).max())
-        beta = max(beta, float(np.max(np.minimum(basic, -np.log(global_p)))))
+        beta = max(beta, float(np.max(np.minimum(basic, -np.log(global_p)))) if enhanced else basic)
     return beta
 
 

@@ -213,9 +213,9 @@ def test_guesses_are_checked_at_upload_against_the_secret_the_competition_names(
     not from the schema, so the check at upload must build that file as the evaluation does."""
     from competitions.services import competition_import
     from submissions.models import Submission
-    from tests.factories import _schema, bundle_attribute_inference
+    from tests.factories import bundle_attribute_inference, patient_schema
 
-    competition_import(path=bundle_attribute_inference(tmp_path / "aia", slug="aia-cli", schema=_schema(sensitive=[]),
+    competition_import(path=bundle_attribute_inference(tmp_path / "aia", slug="aia-cli", schema=patient_schema(sensitive=[]),
                                                        options={"secret": "diagnosis"}))
     logged_in("alice")
     assert arena("team", "create", "aia-cli", "Guessers").code == 0

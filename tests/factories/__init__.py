@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -27,7 +27,7 @@ COLUMNS = ["age", "sex", "postcode", "diagnosis"]
 QUASI_IDENTIFIERS = ["age", "sex", "postcode"]
 
 
-def _schema(**extra) -> dict:
+def patient_schema(**extra) -> dict:
     """The bundles' schema: the COLUMNS (age numeric), the quasi-identifiers, the diagnosis as sensitive."""
     return {
         "id_column": "record_id",
@@ -64,10 +64,10 @@ def bundle_membership(root: Path, *, slug: str = "mia-test", candidates: int = 6
     others = [_patient(rng) for _ in range(candidates - candidates // 2)]
     mixed = [(m, 1) for m in members] + [(o, 0) for o in others]
     rng.shuffle(mixed)
-    _write_csv(root / "data/release.csv", COLUMNS, members)
-    _write_csv(root / "data/candidates.csv", ["candidate_id", *COLUMNS], [[f"c{i:04d}", *r] for i, (r, _) in enumerate(mixed)])
-    _write_csv(root / "data/population.csv", COLUMNS, [_patient(rng) for _ in range(40)])
-    _write_csv(root / "hidden/membership.csv", ["candidate_id", "is_member"], [[f"c{i:04d}", m] for i, (_, m) in enumerate(mixed)])
+    write_csv(root / "data/release.csv", COLUMNS, members)
+    write_csv(root / "data/candidates.csv", ["candidate_id", *COLUMNS], [[f"c{i:04d}", *r] for i, (r, _) in enumerate(mixed)])
+    write_csv(root / "data/population.csv", COLUMNS, [_patient(rng) for _ in range(40)])
+    write_csv(root / "hidden/membership.csv", ["candidate_id", "is_member"], [[f"c{i:04d}", m] for i, (_, m) in enumerate(mixed)])
     (root / "description.md").write_text("# Membership test\n\nFind the members.\n", encoding="utf-8")
     (root / "starting_kit").mkdir(exist_ok=True)
     (root / "starting_kit/README.md").write_text("Write predictions.csv\n", encoding="utf-8")
@@ -77,7 +77,7 @@ def bundle_membership(root: Path, *, slug: str = "mia-test", candidates: int = 6
         "description": "description.md",
         "task": "membership-inference",
         "published": True,
-        "schema": _schema(),
+        "schema": patient_schema(),
         "data": [
             {"name": "release", "file": "data/release.csv", "visibility": "public", "description": "The release."},
             {"name": "candidates", "file": "data/candidates.csv", "visibility": "public"},
@@ -127,7 +127,7 @@ def bundle_tabular(root: Path, *, slug: str = "anon-test", rows: int = 300, seed
     header = ["record_id", *COLUMNS]
     for name, folder, count, offset in (("train", "hidden", rows, 0), ("holdout", "hidden", rows // 2, 10_000),
                                         ("sample", "data", rows // 3, 20_000)):
-        _write_csv(root / f"{folder}/{name}.csv", header, [[f"r{offset + i:05d}", *_patient(rng)] for i in range(count)])
+        write_csv(root / f"{folder}/{name}.csv", header, [[f"r{offset + i:05d}", *_patient(rng)] for i in range(count)])
     (root / "description.md").write_text("# Anonymize\n", encoding="utf-8")
     manifest = {
         "slug": slug,
@@ -135,7 +135,7 @@ def bundle_tabular(root: Path, *, slug: str = "anon-test", rows: int = 300, seed
         "description": "description.md",
         "task": "tabular-anonymization",
         "published": True,
-        "schema": _schema(target="diagnosis"),
+        "schema": patient_schema(target="diagnosis"),
         "data": [
             {"name": "train", "file": "hidden/train.csv", "visibility": "hidden"},
             {"name": "holdout", "file": "hidden/holdout.csv", "visibility": "hidden"},
@@ -153,12 +153,12 @@ def _attack_bundle(root: Path, *, slug: str, title: str, task: str, tables: dict
     data = []
     for name, (visibility, header, rows) in tables.items():
         file = f"{'data' if visibility == 'public' else 'hidden'}/{name}.csv"
-        _write_csv(root / file, header, rows)
+        write_csv(root / file, header, rows)
         data.append({"name": name, "file": file, "visibility": visibility})
     (root / "description.md").write_text(f"# {title}\n", encoding="utf-8")
     manifest = {
         "slug": slug, "title": title, "description": "description.md", "task": task, "published": True,
-        "schema": _schema(), "data": data,
+        "schema": patient_schema(), "data": data,
         "phases": [{"name": "development", "start": "2020-01-01T00:00:00Z", "max_submissions_per_day": 50,
                     "public_fraction": 0.5, "limits": {"wall_seconds": 30, "memory_mb": 512}}],
     }

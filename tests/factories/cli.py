@@ -4,23 +4,15 @@ and a tiny arena of stdlib-only programs."""
 
 from __future__ import annotations
 
-import csv
 import random
 import zipfile
 from pathlib import Path
 
 import yaml
 
+from tests.factories import COLUMNS, patient_schema, write_csv
+
 PASSWORD = "a-long-test-password"
-COLUMNS = ["age", "sex", "postcode", "diagnosis"]
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 def write_bundle(root: Path, *, slug: str, per_day: int = 5, candidates: int = 80, seed: int = 3) -> dict:
@@ -34,12 +26,12 @@ def write_bundle(root: Path, *, slug: str, per_day: int = 5, candidates: int = 8
     mixed = [(m, 1) for m in members] + [(patient(), 0) for _ in range(candidates - candidates // 2)]
     rng.shuffle(mixed)
     answers = {f"c{i:04d}": member for i, (_, member) in enumerate(mixed)}
-    _write_csv(root / "data/release.csv", COLUMNS, members)
-    _write_csv(root / "data/candidates.csv", ["candidate_id", *COLUMNS], [[f"c{i:04d}", *r] for i, (r, _) in enumerate(mixed)])
-    _write_csv(root / "data/population.csv", COLUMNS, [patient() for _ in range(30)])
-    _write_csv(root / "hidden/membership.csv", ["candidate_id", "is_member"], [[k, v] for k, v in answers.items()])
+    write_csv(root / "data/release.csv", COLUMNS, members)
+    write_csv(root / "data/candidates.csv", ["candidate_id", *COLUMNS], [[f"c{i:04d}", *r] for i, (r, _) in enumerate(mixed)])
+    write_csv(root / "data/population.csv", COLUMNS, [patient() for _ in range(30)])
+    write_csv(root / "hidden/membership.csv", ["candidate_id", "is_member"], [[k, v] for k, v in answers.items()])
     # The baseline guesses: members score a little higher on average than non-members.
-    _write_csv(root / "baselines/guess.csv", ["candidate_id", "score"],
+    write_csv(root / "baselines/guess.csv", ["candidate_id", "score"],
                [[k, round(min(1.0, 0.35 * v + rng.random() * 0.65), 4)] for k, v in answers.items()])
     (root / "description.md").write_text("# CLI test\n\nTell members from non-members.\n", encoding="utf-8")
     (root / "starting_kit").mkdir(exist_ok=True)
@@ -50,13 +42,7 @@ def write_bundle(root: Path, *, slug: str, per_day: int = 5, candidates: int = 8
         "description": "description.md",
         "task": "membership-inference",
         "published": True,
-        "schema": {
-            "id_column": "record_id",
-            "columns": [{"name": "age", "type": "numeric"}, {"name": "sex", "type": "categorical"},
-                        {"name": "postcode", "type": "categorical"}, {"name": "diagnosis", "type": "categorical"}],
-            "quasi_identifiers": ["age", "sex", "postcode"],
-            "sensitive": ["diagnosis"],
-        },
+        "schema": patient_schema(),
         "data": [
             {"name": "release", "file": "data/release.csv", "visibility": "public"},
             {"name": "candidates", "file": "data/candidates.csv", "visibility": "public"},
@@ -116,9 +102,9 @@ def write_arena_bundle(root: Path, *, slug: str = "arena-cli", seed: int = 5) ->
                  rng.choice(["I10", "E11", "J45"])] for i in range(n)]
 
     header = ["record_id", *COLUMNS]
-    _write_csv(root / "hidden/train.csv", header, patients(40, "trn-"))
-    _write_csv(root / "hidden/holdout.csv", header, patients(40, "hld-"))
-    _write_csv(root / "data/sample.csv", header, patients(30, "smp-"))
+    write_csv(root / "hidden/train.csv", header, patients(40, "trn-"))
+    write_csv(root / "hidden/holdout.csv", header, patients(40, "hld-"))
+    write_csv(root / "data/sample.csv", header, patients(30, "smp-"))
     (root / "description.md").write_text("# CLI arena\n", encoding="utf-8")
     manifest = {
         "slug": slug,
@@ -128,13 +114,7 @@ def write_arena_bundle(root: Path, *, slug: str = "arena-cli", seed: int = 5) ->
         "attack_tasks": ["membership-inference", "attribute-inference"],
         "published": True,
         "options": {"candidates_per_group": 10, "targets_per_group": 10},
-        "schema": {
-            "id_column": "record_id",
-            "columns": [{"name": "age", "type": "numeric"}, {"name": "sex", "type": "categorical"},
-                        {"name": "postcode", "type": "categorical"}, {"name": "diagnosis", "type": "categorical"}],
-            "quasi_identifiers": ["age", "sex", "postcode"],
-            "sensitive": ["diagnosis"],
-        },
+        "schema": patient_schema(),
         "data": [
             {"name": "train", "file": "hidden/train.csv", "visibility": "hidden"},
             {"name": "holdout", "file": "hidden/holdout.csv", "visibility": "hidden"},

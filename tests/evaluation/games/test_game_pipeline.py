@@ -7,7 +7,6 @@ Programs are stdlib-only Python run by the ``process`` backend, evaluated inline
 
 from __future__ import annotations
 
-import csv
 import random
 import textwrap
 from pathlib import Path
@@ -15,25 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.factories import write_csv
+from tests.factories.arena import CONSTANT_MIA, IDENTITY_DEFENSE
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COLUMNS = ["age", "sex", "stay"]
-
-IDENTITY_DEFENSE = """
-import os, shutil
-shutil.copyfile(os.path.join(os.environ["ARENA_INPUT"], "records.csv"), os.path.join(os.environ["ARENA_OUTPUT"], "release.csv"))
-"""
-
-CONSTANT_MIA = """
-import csv, os
-with open(os.path.join(os.environ["ARENA_INPUT"], "candidates.csv")) as fh:
-    ids = [r["candidate_id"] for r in csv.DictReader(fh)]
-with open(os.path.join(os.environ["ARENA_OUTPUT"], "predictions.csv"), "w", newline="") as fh:
-    w = csv.writer(fh)
-    w.writerow(["candidate_id", "score"])
-    for i in ids:
-        w.writerow([i, 0.5])
-"""
 
 # The game contract (evaluation/games/files.py): member when the target's row is in the release.
 EXACT_MATCH_GAME = """
@@ -53,14 +39,6 @@ with open(os.path.join(os.environ["ARENA_OUTPUT"], "predictions.csv"), "w", newl
 """
 
 
-def _csv(path: Path, header: list[str], rows: list[list]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
 def _program(root: Path, source: str) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "main.py").write_text(textwrap.dedent(source), encoding="utf-8")
@@ -74,9 +52,9 @@ def game_bundle(root: Path, **game) -> Path:
 
     train, holdout = people("t", 40), people("h", 40)
     train[7][3] = 297  # the one very long stay
-    _csv(root / "hidden/train.csv", ["record_id", *COLUMNS], train)
-    _csv(root / "hidden/holdout.csv", ["record_id", *COLUMNS], holdout)
-    _csv(root / "public/sample.csv", ["record_id", *COLUMNS], people("s", 30))
+    write_csv(root / "hidden/train.csv", ["record_id", *COLUMNS], train)
+    write_csv(root / "hidden/holdout.csv", ["record_id", *COLUMNS], holdout)
+    write_csv(root / "public/sample.csv", ["record_id", *COLUMNS], people("s", 30))
     (root / "description.md").write_text("# Game test\n", encoding="utf-8")
     _program(root / "baselines/identity", IDENTITY_DEFENSE)
     _program(root / "baselines/constant_mia", CONSTANT_MIA)
