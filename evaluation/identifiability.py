@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from competitions import access
-from config.formats import finite, iso
+from config.formats import finite, iso, rounded_all
 from submissions.models import Score, Submission
 
 from .arena import metric_rows
@@ -283,7 +283,7 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
     if game and game["played"]:
         summary_parts.append(f"{game['average_sentence']} {game['worst_sentence']}")
 
-    return {
+    report = {
         "submission": defense.pk,
         "team": defense.display_name,
         "baseline": defense.is_baseline,
@@ -312,6 +312,9 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
         "summary": " ".join(summary_parts),
         "disclaimer": DISCLAIMER,
     }
+    # the scores behind it derive from hidden data: to anyone but the organizers, no more
+    # digits than a score has on the boards
+    return report if organizer else rounded_all(report)
 
 
 def _membership_game(competition, scores: dict) -> dict | None:

@@ -16,7 +16,7 @@ from django.core.cache import cache
 
 from competitions.leaderboards.generations import cache_generation
 from competitions.models import Metric, Phase
-from config.formats import finite, iso
+from config.formats import iso, rounded
 from submissions.models import Score, Submission
 
 from .arena import metric_rows
@@ -131,8 +131,9 @@ def arena_matrix(*, phase: Phase, split: str = Score.PUBLIC, attack_task: str | 
         utility = scores.get(utility_key)
         columns.append({
             **_who(d),
-            "arena_privacy": finite(privacy.value) if privacy else None,
-            "utility": {**{k: utility_meta[k] for k in ("key", "label", "direction")}, "value": finite(utility.value) if utility else None},
+            "arena_privacy": rounded(privacy.value) if privacy else None,
+            "utility": {**{k: utility_meta[k] for k in ("key", "label", "direction")},
+                        "value": rounded(utility.value, utility_meta["precision"]) if utility else None},
         })
 
     rows: list[dict[str, Any]] = []
@@ -146,10 +147,10 @@ def arena_matrix(*, phase: Phase, split: str = Score.PUBLIC, attack_task: str | 
             cells.append({
                 "defense": d.pk,
                 "status": r.status if r else None,
-                "value": finite(cell.get("value")),
-                "ci_low": finite(cell.get("ci_low")),
-                "ci_high": finite(cell.get("ci_high")),
-                "normalised_success": success,
+                "value": rounded(cell.get("value"), metas[a.task]["precision"]),
+                "ci_low": rounded(cell.get("ci_low"), metas[a.task]["precision"]),
+                "ci_high": rounded(cell.get("ci_high"), metas[a.task]["precision"]),
+                "normalised_success": rounded(success),
                 "level": risk_level(success),
                 "strongest": False,
                 "failure_class": (r.failure_class or None) if r else None,
@@ -235,7 +236,8 @@ def arena_pareto_front(*, phase: Phase, split: str = Score.PUBLIC, utility_metri
     for d in defenses:
         u = scores[d.pk].get(utility_metric)
         p = scores[d.pk].get(metric_rows.ARENA_PRIVACY)
-        points.append({**_who(d), "utility": finite(u.value) if u else None, "privacy": finite(p.value) if p else None,
+        points.append({**_who(d), "utility": rounded(u.value, utility_meta["precision"]) if u else None,
+                       "privacy": rounded(p.value) if p else None,
                        "on_front": False})
 
     complete = [pt for pt in points if pt["utility"] is not None and pt["privacy"] is not None]
@@ -279,7 +281,7 @@ def membership_game_overview(*, phase: Phase, split: str = Score.PUBLIC) -> dict
     def figure(score: Score | None) -> dict | None:
         if score is None or score.value is None:
             return None
-        return {"value": finite(score.value), "ci_low": finite(score.ci_low), "ci_high": finite(score.ci_high)}
+        return {"value": rounded(score.value), "ci_low": rounded(score.ci_low), "ci_high": rounded(score.ci_high)}
 
     rows = []
     for defense in defenses:

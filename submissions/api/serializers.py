@@ -7,7 +7,7 @@ from typing import cast
 from rest_framework import serializers
 
 from competitions import access
-from config.formats import iso
+from config.formats import SHOWN_DIGITS, iso, rounded
 from submissions import disclosure
 from submissions.models import Run, Submission
 
@@ -107,8 +107,17 @@ class SubmissionOut(serializers.ModelSerializer):
         return sub.baseline_name if sub.is_baseline else (sub.team.name if sub.team else None)
 
     def _scores(self, sub: Submission, split: str) -> dict:
+        """Organizers get the stored floats; everyone else each to its metric's precision."""
+        organizer = bool(self.context.get("organizer"))
+        precisions = cast(dict, self.context).setdefault("precisions", {})  # one query per competition
+        if not organizer and sub.competition_id not in precisions:
+            precisions[sub.competition_id] = {(m.task, m.key): m.precision for m in sub.competition.metrics.all()}
+
+        def digits(metric: str) -> int | None:
+            return None if organizer else precisions[sub.competition_id].get((sub.task, metric), SHOWN_DIGITS)
+
         return {
-            score.metric: {"value": score.value, "ci_low": score.ci_low, "ci_high": score.ci_high}
+            score.metric: {name: rounded(getattr(score, name), digits(score.metric)) for name in ("value", "ci_low", "ci_high")}
             for score in sub.scores.all() if score.split == split
         }
 

@@ -114,3 +114,44 @@ def test_the_public_activity_feed_gives_end_times_to_the_minute_only(make_user):
     page = _browser().get("/").content.decode()
     assert "Timed" in page and "2026-03-04T05:06:00" in page
     assert "05:06:07" not in page and "891011" not in page and ".891" not in page
+
+
+def test_scores_tell_a_team_no_more_digits_than_the_metric_has(make_user, client_for):
+    """A release or a predictions file scored against hidden data steers every bit of its
+    score: past the metric's precision the float would carry hidden data out. The team, other
+    teams and spectators get the score to its precision, the organizers the stored float."""
+    competition = competition_make(metrics=[("auc", "ROC AUC", "higher", 3, True), ("tpr_at_fpr_0_1", "TPR", "higher", 4, False)])
+    member, organizer = make_user(), make_user()
+    competition.organizers.add(organizer)
+    team = team_make(competition, "Shield", member)
+    stored = (0.7123456789012345, 0.6987654321098765, 0.7259259259259259)
+    submission = submission_make(competition=competition, team=team, public={"auc": stored, "tpr_at_fpr_0_1": 0.123456789})
+
+    shown = client_for(member).get(f"/api/v1/submissions/{submission.pk}/").json()["public_scores"]
+    assert shown == {"auc": {"value": 0.712, "ci_low": 0.699, "ci_high": 0.726},
+                     "tpr_at_fpr_0_1": {"value": 0.1235, "ci_low": None, "ci_high": None}}
+    listed = client_for(member).get(f"/api/v1/competitions/{competition.slug}/submissions/").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert next(r for r in rows if r["id"] == submission.pk)["public_scores"] == shown
+
+    full = client_for(organizer).get(f"/api/v1/submissions/{submission.pk}/").json()["public_scores"]
+    assert full["auc"] == {"value": stored[0], "ci_low": stored[1], "ci_high": stored[2]}
+    assert full["tpr_at_fpr_0_1"]["value"] == 0.123456789
+
+
+def test_the_report_tells_anyone_but_the_organizers_four_digits(make_user, client_for):
+    competition = competition_make(task="tabular-anonymization")
+    member, organizer = make_user(), make_user()
+    competition.organizers.add(organizer)
+    team = team_make(competition, "Shield", member)
+    defense = submission_make(competition=competition, team=team,
+                              public={"singling_out_risk": (0.123456789, 0.0987654321, 0.14814814814)})
+    Submission.objects.filter(pk=defense.pk).update(role=Submission.DEFENSE)
+
+    def singling_out(user):
+        report = client_for(user).get(f"/api/v1/submissions/{defense.pk}/report/").json()
+        return next(c for c in report["criteria"] if c["criterion"] == "singling_out")
+
+    for user in (member, make_user()):
+        assert (singling_out(user)["value"], singling_out(user)["ci_low"], singling_out(user)["ci_high"]) == (0.1235, 0.0988, 0.1481)
+    assert singling_out(organizer)["value"] == 0.123456789
