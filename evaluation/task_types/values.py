@@ -205,7 +205,8 @@ def _parse_categorical(frame: pd.DataFrame, column: str, text: pd.Series, proble
         groups = {label: leaves for label, leaves in hierarchy.groups().items() if label not in hierarchy.leaves}
         everything = frozenset(hierarchy.leaves)
         group = plain & text.isin(list(groups)).to_numpy()
-        root = group & text.map(lambda label: groups.get(label) == everything).to_numpy(dtype=bool)
+        # per distinct label, not per cell: a group may hold many thousand values
+        root = group & text.isin([label for label, leaves in groups.items() if len(leaves) == len(everything)]).to_numpy()
         star |= root
         group &= ~root
         outside = plain & ~group & ~root & ~text.isin(list(hierarchy.leaves)).to_numpy()
