@@ -247,7 +247,8 @@ def test_attribute_inference_lookup_attack_scores_the_anonymeter_risk(competitio
     assert scores["member_accuracy"]["value"] == 1.0 and scores["control_accuracy"]["value"] == 0.0
     # Every public member right, every public control wrong: the risk anonymeter would report.
     expected = normalised_risk(*_members_and_controls(team.competition))
-    assert scores["inference_risk"]["value"] == pytest.approx(expected.value)
+    # the team reads it to the metric's precision (4 decimals), never the stored float
+    assert scores["inference_risk"]["value"] == round(expected.value, 4)
 
 
 def _members_and_controls(competition) -> tuple[int, int, int, int]:
@@ -267,7 +268,7 @@ def test_defense_release_scores_on_the_holdout(competition_team):
     # Rows share their quasi-identifiers when they share decade and sex (the postcode is suppressed).
     train = _table(team.competition, "train")
     k = int(train.groupby([train["age"].astype(int) // 10, train["sex"]]).size().min())
-    assert scores["k_anonymity"]["value"] == k and scores["prosecutor_risk"]["value"] == pytest.approx(1 / k)
+    assert scores["k_anonymity"]["value"] == k and scores["prosecutor_risk"]["value"] == round(1 / k, 4)
     assert 0 < scores["marginal_fidelity_1way"]["value"] <= 1
     runs = {run["purpose"]: run for run in detail["runs"]}
     assert "wrote release.csv 100 rows" in runs["check"]["stdout"] and runs["evaluation"]["stdout"] is None
