@@ -25,8 +25,9 @@ views of the release:
 
 * ``classes``: one canonical text per cell (``[30.0, 40.0)``, ``{a|b}`` with members
   sorted, a group's label for a set of exactly its values, ``*``), so that cells generalised
-  to the same thing compare equal however they were spelt. Syntactic privacy (k-anonymity, prosecutor risk) is computed on this view:
-  a generalised value is one value shared by every record that carries it.
+  to the same thing compare equal however they were spelt. Syntactic privacy (k-anonymity,
+  prosecutor risk) is computed on this view: a generalised value is one value shared by
+  every record that carries it.
 * ``values``: one plain value per cell, for the metrics that need points (utility,
   fidelity, distances, anonymeter-style attacks): an interval becomes its midpoint — the
   unbiased guess for a value known only to lie in it, and what a data user would plot;
