@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from competitions import access
-from config.formats import finite, iso, rounded_all
+from config.formats import finite, iso, rounded, rounded_all
 from submissions.models import Score, Submission
 
 from .arena import metric_rows
@@ -190,6 +190,12 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
     split_check(split)
     competition = defense.competition
     scores = {s.metric: s for s in Score.objects.filter(submission=defense, split=split)}
+    if not organizer:
+        # the scores behind it derive from hidden data: anyone but the organizers reads them to
+        # the digits a score has on the boards, and every sentence is written from those digits
+        for score in scores.values():
+            score.value, score.ci_low, score.ci_high = (rounded(v) for v in (score.value, score.ci_low, score.ci_high))
+            score.detail = rounded_all(score.detail or {})
 
     criteria = [_criterion(name, key, label, meaning, scores.get(key), organizer=organizer) for name, key, label, meaning in CRITERIA]
 
@@ -312,9 +318,7 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
         "summary": " ".join(summary_parts),
         "disclaimer": DISCLAIMER,
     }
-    # the scores behind it derive from hidden data: to anyone but the organizers, no more
-    # digits than a score has on the boards
-    return report if organizer else rounded_all(report)
+    return report if organizer else rounded_all(report)  # and what was computed from them, too
 
 
 def _membership_game(competition, scores: dict) -> dict | None:

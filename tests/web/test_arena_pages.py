@@ -67,7 +67,7 @@ def test_report_page_shows_the_three_criteria_the_thresholds_and_the_strongest_a
         assert response.status_code == 200, defense
         page = response.content.decode()
         text = _text(page)
-        report = identifiability.identifiability_report(defense=defense)
+        report = identifiability.identifiability_report(defense=defense, organizer=True)  # the page's reader
 
         criteria = _section(page, 'id="criteria"', "</table>")
         for criterion in report["criteria"]:
@@ -114,6 +114,15 @@ def test_report_page_shows_the_three_criteria_the_thresholds_and_the_strongest_a
     page = client.get(_report_url(baseline)).content.decode()  # a published baseline: for everyone
     rows = re.findall(r"<tr data-threshold=.*?</tr>", _section(page, 'id="thresholds"', "</table>"), re.S)
     assert [_cells(row)[3] for row in rows] == ["✗ exceeds"] * 3
+    # a spectator reads the figures to four decimals, and the page's sentences agree with them
+    public = identifiability.identifiability_report(defense=baseline)
+    criteria = _section(page, 'id="criteria"', "</table>")
+    for criterion in public["criteria"]:
+        if criterion["available"]:
+            assert criterion["value"] == round(criterion["value"], 4)
+            row = _text(_section(criteria, f'data-criterion="{criterion["criterion"]}"', "</tr>"))
+            assert _pct(criterion["value"]) in row and criterion["explanation"] in row
+    assert public["summary"] in _text(page)
 
 
 def test_who_may_read_which_report(arena, client):
