@@ -27,6 +27,7 @@ COLUMN_TYPES = ("numeric", "categorical", "date")
 COLUMN_FIELDS = ("name", "type", "min", "max", "categories", "hierarchy")
 HIERARCHY_MAX_ROWS = 200_000  # ICD-10-CM, the largest code list in use, has about 75,000 codes
 HIERARCHY_MAX_LEVELS = 32
+HIERARCHY_MAX_BYTES = 64 * 2**20  # read whole: ICD-10-CM's codes with their groups take about 5 MiB
 LIMIT_FIELDS = {"wall_seconds": float, "memory_mb": int, "cpus": float, "gpus": int, "output_mb": int}
 DEFAULT_LIMITS = {"wall_seconds": 600, "memory_mb": 2048, "cpus": 1, "gpus": 0, "output_mb": 100}
 
@@ -413,6 +414,10 @@ def _check_hierarchy(  # noqa: C901 - one check per way a hierarchy can be wrong
     if isinstance(raw, str):
         relative = c.inside(raw, path)
         if relative is None:
+            return None
+        size = (c.root / relative).stat().st_size
+        if size > HIERARCHY_MAX_BYTES:
+            c.error(path, f"'{relative}' is {size / 2**20:.0f} MiB; a hierarchy file may hold at most {HIERARCHY_MAX_BYTES // 2**20} MiB")
             return None
         try:
             rows = hierarchy_from_csv((c.root / relative).read_text(encoding="utf-8"))

@@ -202,6 +202,13 @@ def test_a_wrong_hierarchy_names_what_is_wrong(tmp_path):
     errors = _import_errors(_edit(bundle, ragged))
     assert errors["schema.columns[3].hierarchy"].startswith("'hierarchies/diagnosis.csv': every row of the hierarchy of 'diagnosis' must hold")
 
+    bundle = bundle_tabular(tmp_path / "e")
+    (bundle / "hierarchies").mkdir()
+    with open(bundle / "hierarchies/diagnosis.csv", "wb") as fh:  # sparse: claims 65 MiB, stores nothing
+        fh.truncate(65 * 2**20)
+    errors = _import_errors(_edit(bundle, ragged))
+    assert errors["schema.columns[3].hierarchy"] == "'hierarchies/diagnosis.csv' is 65 MiB; a hierarchy file may hold at most 64 MiB"
+
 
 def test_records_the_hierarchy_does_not_cover_are_refused(tmp_path):
     rows = [["I10", "circulatory", "*"], ["E11", "metabolic", "*"]]  # the records also hold J45
