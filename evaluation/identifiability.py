@@ -193,9 +193,9 @@ def identifiability_report(*, defense: Submission, split: str = Score.PUBLIC, or
     if not organizer:
         # the scores behind it derive from hidden data: anyone but the organizers reads them to
         # the digits a score has on the boards, and every sentence is written from those digits
-        for score in scores.values():
-            score.value, score.ci_low, score.ci_high = (rounded(v) for v in (score.value, score.ci_low, score.ci_high))
-            score.detail = rounded_all(score.detail or {})
+        for stored in scores.values():
+            stored.value, stored.ci_low, stored.ci_high = (rounded(v) for v in (stored.value, stored.ci_low, stored.ci_high))
+            stored.detail = rounded_all(stored.detail or {})
 
     criteria = [_criterion(name, key, label, meaning, scores.get(key), organizer=organizer) for name, key, label, meaning in CRITERIA]
 
