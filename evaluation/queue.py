@@ -96,23 +96,29 @@ def _waiting_job(connection, job_id: str) -> bool:
 
 
 def submissions_with_jobs() -> set[int] | None:
-    """Submissions that an RQ job waits for or works on now; ``None`` where jobs live outside
-    Redis (the embedded thread hands itself what was queued at start-up, see
-    :func:`embedded_worker_start`)."""
+    """Submissions that an RQ job waits for now; ``None`` where jobs live outside Redis (the
+    embedded thread hands itself what was queued at start-up, see :func:`embedded_worker_start`)."""
+    waiting = waiting_job_args(SUBMISSION_JOB)
+    return None if waiting is None else {int(args[0]) for args in waiting if args}
+
+
+def waiting_job_args(function: str) -> set[tuple] | None:
+    """The arguments of every RQ job of ``function`` that waits in an evaluation queue (plain or
+    fair, CPU or GPU); ``None`` where jobs live outside Redis."""
     if settings.ARENA_EVALUATION_MODE != "rq":
         return None
     from rq.job import Job
 
     connection = redis_connection()
-    found: set[int] = set()
+    found: set[tuple] = set()
     # Only jobs that wait: one a worker took is its attempt's, and the database says whether that
     # attempt lives (evaluation.attempts); a job taken by a worker that died is no job at all.
     names = [CPU_QUEUE, GPU_QUEUE] + [n for base in (CPU_QUEUE, GPU_QUEUE) for n in fair_queue.known_queue_names(connection=connection, base=base)]
     for name in names:
         ids = rq_queue(name).get_job_ids()
         for job in Job.fetch_many(ids, connection=connection):
-            if job is not None and job.func_name == SUBMISSION_JOB and job.args:
-                found.add(int(job.args[0]))
+            if job is not None and job.func_name == function:
+                found.add(tuple(job.args or ()))
     return found
 
 

@@ -73,7 +73,7 @@ from .metric_rows import (
     primary_metric,
     worst_key,
 )
-from .pair_run import arena_pair_evaluate, arena_pairs_reap
+from .pair_run import arena_pair_evaluate, arena_pairs_reap, orphaned_pairs_requeue
 from .scheduling import (
     PAIR_JOB,
     arena_attack_start,
@@ -103,6 +103,7 @@ __all__ = [
     "fair_order",
     "is_arena_row_open",
     "normalised_success",
+    "orphaned_pairs_requeue",
     "primary_metric",
     "team_key",
     "worst_key",

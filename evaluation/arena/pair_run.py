@@ -8,6 +8,7 @@ of the scratch folder that are never mounted.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from competitions import filestore
 from competitions.leaderboards import push
 from config.formats import finite
-from evaluation import pipeline
+from evaluation import pipeline, queue
 from evaluation.pipeline import InfrastructureFault, ProgramRun, ProgramUnrunnable
 from evaluation.task_types import get_task
 from evaluation.task_types.base import OutputInvalid, ScoreValue, Target
@@ -26,9 +27,11 @@ from submissions.models import Run, Submission
 
 from ..models import ArenaResult
 from .derived_scores import attack_scores_update, defense_scores_update
-from .scheduling import attack_settle, pair_cached, pair_reuse, pairs_enqueue_on_commit
+from .scheduling import PAIR_JOB, attack_settle, pair_cached, pair_reuse, pairs_enqueue, pairs_enqueue_on_commit
 
 log = logging.getLogger(__name__)
+
+ORPHAN_GRACE_SECONDS = 20.0  # a pair's own enqueue (on commit) takes milliseconds
 
 
 @dataclass
@@ -42,8 +45,9 @@ class _Outcome:
 def arena_pair_evaluate(*, attack_id: int, defense_id: int) -> None:
     """Run one attack against one defense's release, score it and update both sides' scores.
 
-    Safe to call twice: only a queued (or interrupted) pair runs, and a pair the cache can
-    answer runs nothing.
+    Safe to call twice: only a queued pair runs (a second job for it finds it running or done
+    and returns; one whose worker died is queued again by :func:`arena_pairs_reap`), and a pair
+    the cache can answer runs nothing.
     """
     with transaction.atomic():
         result = (
@@ -52,7 +56,7 @@ def arena_pair_evaluate(*, attack_id: int, defense_id: int) -> None:
             .filter(attack_id=attack_id, defense_id=defense_id)
             .first()
         )
-        if result is None or result.status not in ArenaResult.PENDING:
+        if result is None or result.status != ArenaResult.QUEUED:
             return
         attack, defense = result.attack, result.defense
         phase = attack.phase
@@ -173,6 +177,35 @@ def _pair_infrastructure_failure(result: ArenaResult, detail: str, *, retry: boo
             failure_class=Submission.INFRASTRUCTURE,
             message="The platform could not run this attack against this defense (an infrastructure fault).",
         ))
+
+
+def orphaned_pairs_requeue(*, now=None, grace_seconds: float = ORPHAN_GRACE_SECONDS) -> int:
+    """Queue again every pair that waits as ``queued`` with no job to run it.
+
+    A pair whose job could not be sent (Redis away when its column or row was scheduled, or
+    when it was queued again after a fault) would otherwise wait for good, and its attack's row
+    would never settle. Pairs younger than ``grace_seconds`` are left alone: their job may be
+    on its way (on commit). A job sent twice is harmless: the second finds the pair running or
+    done and returns.
+    """
+    waiting = queue.waiting_job_args(PAIR_JOB)
+    if waiting is None:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=grace_seconds)
+    orphans = [
+        r for r in ArenaResult.objects.filter(status=ArenaResult.QUEUED, created__lt=cutoff).select_related("attack__phase")
+        if (r.attack_id, r.defense_id) not in waiting
+    ]
+    for result in orphans:
+        log.warning("arena pair %s (attack %s, defense %s) was queued with no job to run it: queued again",
+                    result.pk, result.attack_id, result.defense_id)
+    by_phase: dict[int, list[ArenaResult]] = {}
+    for result in orphans:
+        by_phase.setdefault(result.attack.phase_id, []).append(result)
+    for results in by_phase.values():
+        pairs_enqueue(results, results[0].attack.phase)
+    return len(orphans)
 
 
 def arena_pairs_reap(*, now=None) -> int:

@@ -127,17 +127,21 @@ def fair_order(results: list[ArenaResult], *, by: str) -> list[ArenaResult]:
     return ordered
 
 
-def pairs_enqueue_on_commit(results: list[ArenaResult], phase: Phase) -> None:
+def pairs_enqueue(results: list[ArenaResult], phase: Phase) -> None:
+    """Send the pairs' jobs now, each to the fair queue of its attack's team."""
     jobs = [(r.attack_id, r.defense_id) for r in results]
+    teams = dict(Submission.objects.filter(pk__in={a for a, _ in jobs}, is_baseline=False).values_list("pk", "team_id"))
+    for attack_id, defense_id in jobs:
+        queue.job_enqueue(function=PAIR_JOB, args=(attack_id, defense_id), phase=phase,
+                          key=f"arena-pair-{attack_id}-{defense_id}", team_id=teams.get(attack_id))
 
-    def send() -> None:
-        teams = dict(Submission.objects.filter(pk__in={a for a, _ in jobs}, is_baseline=False).values_list("pk", "team_id"))
-        for attack_id, defense_id in jobs:
-            queue.job_enqueue(function=PAIR_JOB, args=(attack_id, defense_id), phase=phase,
-                              key=f"arena-pair-{attack_id}-{defense_id}", team_id=teams.get(attack_id))
 
-    if jobs:
-        transaction.on_commit(send, robust=True)  # a queue that is away must not fail what committed
+def pairs_enqueue_on_commit(results: list[ArenaResult], phase: Phase) -> None:
+    """Send the pairs' jobs once the transaction that queued them commits. A queue that is away
+    must not fail what committed: a pair left without its job is queued again by the reaper
+    (:func:`~evaluation.arena.pair_run.orphaned_pairs_requeue`)."""
+    if results:
+        transaction.on_commit(lambda: pairs_enqueue(results, phase), robust=True)
 
 
 def arena_schedule_for(*, submission: Submission) -> list[ArenaResult]:

@@ -174,3 +174,65 @@ def test_a_queued_submission_whose_job_was_lost_is_queued_again_by_the_reaper(rq
     submission.refresh_from_db()
     assert submission.status == Submission.FINISHED
     assert submission.scores.filter(split="public").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_arena_pair_whose_job_was_never_sent_is_queued_again_by_the_reaper(rq_setup, settings, tmp_path, make_user):
+    """A pair scheduled while its job could not be sent (Redis away when the attack's row was
+    scheduled) waits as queued with nothing to run it, and its attack's row never settles. The
+    reaper finds it, sends its job once, and the attack finishes through the real worker."""
+    import datetime as dt
+    from io import BytesIO, StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from evaluation import jobs, queue
+    from evaluation.arena import PAIR_JOB
+    from evaluation.models import ArenaResult
+    from submissions.services import submission_create
+    from tests.factories.arena import program_zip
+    from tests.factories.cli import CONSTANT_MEMBERSHIP, IDENTITY_DEFENSE, write_arena_bundle
+
+    competition = competition_import(path=write_arena_bundle(tmp_path / "bundle"))
+    user = make_user()
+    team = team_create(competition=competition, user=user, name="Both sides")
+
+    def submit(source: str, task: str) -> Submission:
+        payload = program_zip(source)
+        return submission_create(competition=competition, team=team, user=user, upload=BytesIO(payload),
+                                 filename="program.zip", size=len(payload), task=task)
+
+    # No job leaves while the defense and the attack's check run are evaluated, as when Redis
+    # does not answer: each is evaluated by calling its job, and the pairs get no job.
+    settings.ARENA_EVALUATION_MODE = "manual"
+    defense = submit(IDENTITY_DEFENSE, "tabular-anonymization")
+    jobs.evaluate_submission(defense.pk)
+    defense.refresh_from_db()
+    assert defense.status == Submission.FINISHED
+    attack = submit(CONSTANT_MEMBERSHIP, "membership-inference")
+    jobs.evaluate_submission(attack.pk)
+    attack.refresh_from_db()
+    pair = ArenaResult.objects.get(attack=attack, defense=defense)
+    assert attack.status == Submission.SCORING and pair.status == ArenaResult.QUEUED
+
+    settings.ARENA_EVALUATION_MODE = "rq"
+    assert queue.waiting_job_args(PAIR_JOB) == set()
+    out = StringIO()
+    call_command("reap_stale_runs", stdout=out)  # too young to call lost: its job may be on its way
+    assert "0 orphaned arena pair(s)" in out.getvalue()
+    ArenaResult.objects.filter(pk=pair.pk).update(created=timezone.now() - dt.timedelta(minutes=5))
+    call_command("reap_stale_runs", stdout=(out := StringIO()))
+    assert "1 orphaned arena pair(s)" in out.getvalue()
+    assert queue.waiting_job_args(PAIR_JOB) == {(attack.pk, defense.pk)}
+    call_command("reap_stale_runs", stdout=(out := StringIO()))  # its job waits now: sent once
+    assert "0 orphaned arena pair(s)" in out.getvalue()
+
+    _work(rq_setup)
+    pair.refresh_from_db()
+    attack.refresh_from_db()
+    assert pair.status == ArenaResult.FINISHED and attack.status == Submission.FINISHED
+    # a second job for the same pair (sent twice in a race with a worker) changes nothing
+    runs = Run.objects.count()
+    jobs.evaluate_arena_pair(attack.pk, defense.pk)
+    assert Run.objects.count() == runs

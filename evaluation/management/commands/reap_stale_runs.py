@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
+from evaluation.arena import orphaned_pairs_requeue
 from evaluation.services import orphaned_submissions_requeue, stale_runs_reap
 from evaluation.worker import dead_workers_scratch_remove, sandbox_leftovers_remove
 
@@ -12,7 +13,8 @@ log = logging.getLogger(__name__)
 
 class Command(BaseCommand):
     help = (
-        "Requeue submissions whose worker died, and queued ones that no job waits for; remove the scratch "
+        "Requeue submissions whose worker died, and queued submissions and arena pairs that no job waits for; "
+        "remove the scratch "
         "folders and sandbox containers of dead workers on this host. Once, or with --every SECONDS for good "
         "(what deploy/systemd/arena-reaper.service runs on every worker host)."
     )
@@ -41,7 +43,7 @@ class Command(BaseCommand):
         # Each step on its own: Redis being away (no orphan check) must not keep the dead
         # workers' runs from being requeued, nor their decrypted scratch from being removed.
         steps = {
-            "stale": stale_runs_reap, "orphaned": orphaned_submissions_requeue,
+            "stale": stale_runs_reap, "orphaned": orphaned_submissions_requeue, "pairs": orphaned_pairs_requeue,
             "scratch": dead_workers_scratch_remove, "containers": sandbox_leftovers_remove,
         }
         done, failed = {}, []
@@ -52,7 +54,8 @@ class Command(BaseCommand):
                 log.warning("reaper step %s failed: %s", name, exc)
                 failed.append(f"{name} ({exc})")
         self.stdout.write(
-            f"Requeued {done.get('stale', '?')} stale and {done.get('orphaned', '?')} orphaned submission(s); removed "
+            f"Requeued {done.get('stale', '?')} stale and {done.get('orphaned', '?')} orphaned submission(s) and "
+            f"{done.get('pairs', '?')} orphaned arena pair(s); removed "
             f"{done.get('scratch', '?')} scratch folder(s) and {done.get('containers', '?')} container(s) or volume(s) "
             "of dead workers."
         )
