@@ -19,7 +19,7 @@ import yaml
 
 from evaluation.games.config import OPTION as GAME_OPTION
 from evaluation.games.config import game_config_read
-from evaluation.metrics import hierarchy_from_csv, hierarchy_read
+from evaluation.metrics import hierarchy_csv, hierarchy_from_csv, hierarchy_read
 from evaluation.task_types import TASK_TYPES, get_task
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -457,6 +457,32 @@ def _check_hierarchy(  # noqa: C901 - one check per way a hierarchy can be wrong
         if unlisted:
             c.error(path, f"{where} has no row for the categories {_show(unlisted[:10])}; every category needs one")
     return [list(r) for r in hierarchy.rows]
+
+
+def file_stem(text: str) -> str:
+    """``text`` as a file name of a bundle: letters, digits, ``-`` and ``_``, the rest ``_``."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text) or "_"
+
+
+def hierarchy_files_write(schema: dict, dest: Path) -> dict:
+    """``schema`` as competition.yaml gives it, each column's hierarchy rows written to
+    ``hierarchies/<column>.csv`` under ``dest`` (the layout :func:`_check_hierarchy` reads)."""
+    if not schema:
+        return schema
+    columns = []
+    used: set[str] = set()
+    for column in schema.get("columns", []):
+        if column.get("hierarchy"):
+            name = file_stem(column["name"])
+            while name.lower() in used:  # two names that differ only in case or odd characters
+                name += "_"
+            used.add(name.lower())
+            relative = f"hierarchies/{name}.csv"
+            (dest / "hierarchies").mkdir(parents=True, exist_ok=True)
+            (dest / relative).write_text(hierarchy_csv(column["hierarchy"]), encoding="utf-8")
+            column = {**column, "hierarchy": relative}
+        columns.append(column)
+    return {**schema, "columns": columns}
 
 
 def _iso_date(value: Any) -> str | None:

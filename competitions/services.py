@@ -19,11 +19,10 @@ from audit.models import AuditEvent
 from audit.services import audit_denied, audit_record
 from config.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from config.formats import iso
-from evaluation.metrics import hierarchy_csv
 from sandbox import archive
 
 from . import access, filestore
-from .bundles import BundleInvalid, BundleSpec, bundle_read
+from .bundles import BundleInvalid, BundleSpec, bundle_read, file_stem, hierarchy_files_write
 from .leaderboards import push
 from .models import Competition, Dataset, Metric, Phase, StartingKit, Team, TeamMembership
 
@@ -279,7 +278,7 @@ def competition_export(*, competition: Competition, dest: Path, actor=None) -> P
     baselines = []
     first_phase = competition.phases.first()
     for b in Submission.objects.filter(competition=competition, phase=first_phase, is_baseline=True).order_by("id"):
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in b.baseline_name.lower())
+        safe = file_stem(b.baseline_name.lower())
         suffix = "" if b.kind == Submission.FILE else Path(b.original_filename).suffix or ".zip"
         relative = f"baselines/{safe}{suffix}" if suffix else f"baselines/{safe}-{b.original_filename}"
         filestore.copy_to(b.storage_path, dest / relative, encrypted=False, sha256=b.sha256)
@@ -287,7 +286,7 @@ def competition_export(*, competition: Competition, dest: Path, actor=None) -> P
     manifest = {
         "slug": competition.slug, "title": competition.title, "description": "description.md",
         "scenario": competition.scenario or None, "task": competition.task, "attack_tasks": competition.attack_tasks,
-        "published": competition.published, "options": competition.options, "schema": _schema_export(competition.schema, dest),
+        "published": competition.published, "options": competition.options, "schema": hierarchy_files_write(competition.schema, dest),
         "data": data, "phases": phases, "metrics": metrics, "baselines": baselines,
     }
     kit = StartingKit.objects.filter(competition=competition).first()
@@ -304,28 +303,6 @@ def competition_export(*, competition: Competition, dest: Path, actor=None) -> P
     audit_record(action=AuditEvent.EXPORT, actor=actor, competition_slug=competition.slug, target=f"competition:{competition.slug}",
                  detail={"hidden_files": [d["file"] for d in data if d["visibility"] == Dataset.HIDDEN], "dest": str(dest)})
     return dest
-
-
-def _schema_export(schema: dict, dest: Path) -> dict:
-    """The stored schema for competition.yaml, each column's hierarchy written back to a file
-    of the bundle (``hierarchies/<column>.csv``, the layout docs/bundles.md describes)."""
-    if not schema:
-        return schema
-    columns = []
-    used: set[str] = set()
-    for column in schema.get("columns", []):
-        if column.get("hierarchy"):
-            stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in column["name"]) or "column"
-            name = stem
-            while name.lower() in used:
-                name += "_"
-            used.add(name.lower())
-            relative = f"hierarchies/{name}.csv"
-            (dest / "hierarchies").mkdir(exist_ok=True)
-            (dest / relative).write_text(hierarchy_csv(column["hierarchy"]), encoding="utf-8")
-            column = {**column, "hierarchy": relative}
-        columns.append(column)
-    return {**schema, "columns": columns}
 
 
 def competition_delete(*, competition: Competition) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from evaluation.metrics import hierarchy_csv
+from competitions.bundles import hierarchy_files_write
 from scenarios import baselines as baseline_code
 from scenarios.tables import write_csv
 
@@ -100,7 +100,7 @@ def manifest(bundle: Bundle, *, starting_kit: bool) -> dict:
         "attack_tasks": list(bundle.attack_tasks),
         "published": True,
         "options": dict(bundle.options),
-        "schema": _schema_with_hierarchy_files(bundle.schema),
+        "schema": bundle.schema,
         "data": [
             {"name": t.name, "file": t.file, "visibility": t.visibility, "description": t.description}
             for t in bundle.tables
@@ -120,16 +120,6 @@ def manifest(bundle: Bundle, *, starting_kit: bool) -> dict:
     return doc
 
 
-def _hierarchy_file(column: dict) -> str:
-    return f"hierarchies/{column['name']}.csv"
-
-
-def _schema_with_hierarchy_files(schema: dict) -> dict:
-    """The schema as competition.yaml gives it: each hierarchy as the file :func:`write` writes."""
-    columns = [{**c, "hierarchy": _hierarchy_file(c)} if c.get("hierarchy") else c for c in schema.get("columns", [])]
-    return {**schema, "columns": columns}
-
-
 def write(bundle: Bundle, dest: Path, *, kit=None) -> Path:
     """Write ``bundle`` into the empty folder ``dest``; ``kit(folder)`` fills the starting kit."""
     if dest.exists():
@@ -138,15 +128,13 @@ def write(bundle: Bundle, dest: Path, *, kit=None) -> Path:
     (dest / "description.md").write_text(bundle.description, encoding="utf-8")
     for t in bundle.tables:
         write_csv(t.frame, dest / t.file)
-    for column in bundle.schema.get("columns", []):
-        if column.get("hierarchy"):
-            (dest / "hierarchies").mkdir(exist_ok=True)
-            (dest / _hierarchy_file(column)).write_text(hierarchy_csv(column["hierarchy"]), encoding="utf-8")
     for b in bundle.baselines:
         baseline_code.materialise(b.code, dest / "baselines" / b.code)
     if kit is not None:
         kit(dest / "starting_kit")
-    text = yaml.dump(manifest(bundle, starting_kit=kit is not None), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    doc = manifest(bundle, starting_kit=kit is not None)
+    doc["schema"] = hierarchy_files_write(bundle.schema, dest)  # the hierarchies as files of the bundle
+    text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     (dest / "competition.yaml").write_text(text, encoding="utf-8")
     return dest
 
