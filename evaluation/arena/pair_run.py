@@ -197,11 +197,10 @@ def orphaned_pairs_requeue(*, now=None, grace_seconds: float = ORPHAN_GRACE_SECO
         r for r in ArenaResult.objects.filter(status=ArenaResult.QUEUED, created__lt=cutoff).select_related("attack__phase")
         if (r.attack_id, r.defense_id) not in waiting
     ]
+    by_phase: dict[int, list[ArenaResult]] = {}
     for result in orphans:
         log.warning("arena pair %s (attack %s, defense %s) was queued with no job to run it: queued again",
                     result.pk, result.attack_id, result.defense_id)
-    by_phase: dict[int, list[ArenaResult]] = {}
-    for result in orphans:
         by_phase.setdefault(result.attack.phase_id, []).append(result)
     for results in by_phase.values():
         pairs_enqueue(results, results[0].attack.phase)

@@ -17,6 +17,7 @@ builds a :class:`TaskData`, and calls the methods below in this order:
 from __future__ import annotations
 
 import abc
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -143,7 +144,7 @@ class Schema:
 
     def hierarchy(self, column: str) -> Hierarchy | None:
         rows = self.hierarchies.get(column)
-        return hierarchy_read(rows, column) if rows else None
+        return _hierarchy(tuple(tuple(r) for r in rows), column) if rows else None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -173,6 +174,12 @@ class Schema:
             domains={c["name"]: {k: c[k] for k in DOMAIN_KEYS if k in c} for c in raw["columns"] if any(k in c for k in DOMAIN_KEYS)},
             hierarchies={c["name"]: tuple(tuple(str(v) for v in r) for r in c["hierarchy"]) for c in raw["columns"] if c.get("hierarchy")},
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _hierarchy(rows: tuple[tuple[str, ...], ...], column: str) -> Hierarchy:
+    """Read once per process: validation, scoring and each dataset's check ask again."""
+    return hierarchy_read(rows, column)
 
 
 @dataclass(frozen=True)
